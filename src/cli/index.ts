@@ -1,0 +1,94 @@
+import { Command, InvalidArgumentError } from 'commander';
+import { createLogger } from '../observability/index.ts';
+import { ConfigError, loadSimConfigFile, type SimConfig, startSimulator } from '../simulator/index.ts';
+
+/** Parses the command line and runs the chosen command. */
+export async function runCli(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  const program = new Command();
+  program.name('switchboard').description('Switchboard: a communications gateway in front of Twilio');
+
+  program
+    .command('sim')
+    .description('Run the Twilio-compatible carrier simulator')
+    .option('-p, --port <port>', 'port to listen on', toPort, 4010)
+    .option('--host <host>', 'address to listen on', '127.0.0.1')
+    .option('-s, --seed <seed>', 'seed: the same seed and requests give the same SIDs and outcomes')
+    .option('-c, --config <file>', 'simulator YAML config (senders, carriers, faults, callbacks)')
+    .option(
+      '--account-sid <sid>',
+      'default account SID (else TWILIO_ACCOUNT_SID, else derived from the seed)',
+    )
+    .option(
+      '--auth-token <token>',
+      'default account auth token (else TWILIO_AUTH_TOKEN, else derived from the seed)',
+    )
+    .action(
+      async (opts: {
+        port: number;
+        host: string;
+        seed?: string;
+        config?: string;
+        accountSid?: string;
+        authToken?: string;
+      }) => {
+        const log = createLogger({ name: 'switchboard-sim' });
+        let config: SimConfig | undefined;
+        try {
+          config = opts.config ? loadSimConfigFile(opts.config) : undefined;
+        } catch (err) {
+          if (err instanceof ConfigError) {
+            process.stderr.write(`${err.message}\n`);
+            process.exitCode = 2;
+            return;
+          }
+          throw err;
+        }
+        const seed =
+          opts.seed === undefined ? undefined : /^-?\d+$/.test(opts.seed) ? Number(opts.seed) : opts.seed;
+        const sim = await startSimulator({
+          config,
+          seed,
+          accountSid: opts.accountSid ?? env.TWILIO_ACCOUNT_SID,
+          authToken: opts.authToken ?? env.TWILIO_AUTH_TOKEN,
+          port: opts.port,
+          host: opts.host,
+        });
+        log.info(
+          { url: sim.url, accountSid: sim.accountSid, seed: seed ?? config?.seed ?? 42 },
+          'carrier simulator listening',
+        );
+        process.stdout.write(
+          [
+            `Twilio-compatible simulator on ${sim.url}`,
+            `  Account SID: ${sim.accountSid}`,
+            `  Auth token:  ${sim.authToken}`,
+            `  Senders:     ${sim.ctx.accounts
+              .sendersOf(sim.accountSid)
+              .map((s) => s.address)
+              .join(', ')}`,
+            '  Try:',
+            `    curl -u ${sim.accountSid}:${sim.authToken} ${sim.url}/2010-04-01/Accounts/${sim.accountSid}/Messages.json \\`,
+            `      --data-urlencode To=+14155550123 --data-urlencode From=+14155550100 --data-urlencode "Body=Hello"`,
+            `    curl ${sim.url}/sim/messages`,
+            '',
+          ].join('\n'),
+        );
+        const shutdown = async () => {
+          log.info('stopping simulator');
+          await sim.stop();
+          process.exit(0);
+        };
+        process.once('SIGTERM', shutdown);
+        process.once('SIGINT', shutdown);
+      },
+    );
+
+  await program.parseAsync(argv);
+}
+
+function toPort(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 65_535)
+    throw new InvalidArgumentError('a port is an integer from 0 to 65535');
+  return n;
+}

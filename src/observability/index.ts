@@ -1,0 +1,1 @@
+export { createLogger, maskPhone } from './logger.ts';
