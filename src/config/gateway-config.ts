@@ -1,0 +1,97 @@
+import { z } from 'zod';
+
+const e164 = z
+  .string()
+  .regex(
+    /^(whatsapp:)?\+[1-9]\d{6,14}$|^\d{5,6}$|^[A-Za-z0-9 ]{1,11}$/,
+    'a sender is an E.164 number, a short code, an alphanumeric ID or whatsapp:+E.164',
+  );
+const purpose = z.enum(['otp', 'transactional', 'conversational', 'marketing']);
+const channel = z.enum(['sms', 'mms', 'whatsapp']);
+
+/** One sender number in a pool, with its messages-per-second. */
+export const numberSchema = z.strictObject({
+  address: e164,
+  mps: z.number().positive().max(10_000),
+});
+
+/** A sender pool: numbers of one sender type serving some purposes, channels and countries. */
+export const poolSchema = z.strictObject({
+  id: z.string().regex(/^[a-z0-9][a-z0-9-_]{0,62}$/, 'pool ids are lowercase letters, digits, - and _'),
+  senderType: z.enum(['long_code', 'toll_free', 'short_code', 'alphanumeric', 'whatsapp']),
+  channel: channel.default('sms'),
+  purposes: z.array(purpose).min(1),
+  countries: z.array(z.string().length(2)).min(1),
+  numbers: z.array(numberSchema).min(1),
+  /** Cap for the whole pool (defaults to the sum of its numbers' MPS). */
+  mps: z.number().positive().optional(),
+  /** Messages a number may send back to back before pacing applies (GCRA burst). */
+  burst: z.number().int().min(1).max(100).default(1),
+  /** Preference among pools serving the same traffic: lower first. */
+  priority: z.number().int().default(100),
+});
+
+const tenantSchema = z.strictObject({
+  id: z.string().regex(/^[a-z0-9][a-z0-9-_]{0,62}$/),
+  /** API keys, stored as hex SHA-256 digests of the key. */
+  apiKeySha256: z.array(z.string().regex(/^[0-9a-f]{64}$/, 'a hex SHA-256 digest')).min(1),
+});
+
+/** The gateway config file (YAML); environment variables override some fields. */
+export const gatewayConfigSchema = z.strictObject({
+  server: z
+    .strictObject({
+      port: z.number().int().min(0).max(65_535).default(8080),
+      host: z.string().default('127.0.0.1'),
+      /** The public base URL Twilio calls back (signatures are computed over it). */
+      publicUrl: z.url().optional(),
+      bodyLimitBytes: z.number().int().positive().default(1_048_576),
+    })
+    .prefault({}),
+  database: z.string().default('sqlite:./data/switchboard.db'),
+  role: z.enum(['all', 'api', 'worker']).default('all'),
+  twilio: z
+    .strictObject({
+      accountSid: z
+        .string()
+        .regex(/^AC[0-9a-fA-F]{32}$/)
+        .optional(),
+      authToken: z.string().min(8).optional(),
+      /** The token before the last rotation: callbacks signed with it are still accepted. */
+      previousAuthToken: z.string().min(8).optional(),
+      baseUrl: z.url().default('https://api.twilio.com'),
+      /** In-flight REST requests this process allows itself (Twilio limits each account). */
+      maxConcurrency: z.number().int().positive().max(1000).default(64),
+      connectTimeoutMs: z.number().int().min(100).default(5_000),
+      /** Read timeout; never under 2 s, so transient slowness is not taken for failure. */
+      timeoutMs: z.number().int().min(2_000).default(15_000),
+    })
+    .prefault({}),
+  tenants: z.array(tenantSchema).default([]),
+  pools: z.array(poolSchema).default([]),
+  dispatch: z
+    .strictObject({
+      claimBatch: z.number().int().min(1).max(5_000).default(500),
+      leaseMs: z.number().int().min(1_000).default(30_000),
+      pollMs: z.number().int().min(1).default(25),
+      /** Pacing reservations reach at most this far ahead. */
+      horizonMs: z.number().int().min(10).default(1_000),
+      retry: z
+        .strictObject({
+          baseMs: z.number().int().min(1).default(250),
+          capMs: z.number().int().min(1).default(30_000),
+          maxAttempts: z.number().int().min(1).max(50).default(8),
+        })
+        .prefault({}),
+      /** How long after an ambiguous attempt before the provider is asked what it has. */
+      reconcileAfterMs: z.number().int().min(0).default(2_000),
+    })
+    .prefault({}),
+});
+
+/** The validated gateway config. */
+export type GatewayConfig = z.infer<typeof gatewayConfigSchema>;
+/** A pool as configured. */
+export type PoolConfig = z.infer<typeof poolSchema>;
+/** The config as written (defaults optional). */
+export type GatewayConfigInput = z.input<typeof gatewayConfigSchema>;

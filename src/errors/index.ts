@@ -1,0 +1,1 @@
+export { SB_ERRORS, SbError, type SbErrorCode } from './sb-error.ts';

@@ -1,0 +1,31 @@
+export type { Db, DialectName } from './dialect.ts';
+export { parseDatabaseUrl } from './dialect.ts';
+export {
+  type AttemptRow,
+  cancelMessage,
+  type EventRow,
+  getHistory,
+  getMessage,
+  type InsertOutcome,
+  insertMessages,
+  listMessages,
+  type MessageFilter,
+  type MessageRow,
+  type NewMessage,
+} from './message-store.ts';
+export { openDatabase } from './open-database.ts';
+export {
+  type AttemptStart,
+  type ClaimPlan,
+  claimPaced,
+  type DispatchOutcome,
+  type PacingRow,
+  queueStats,
+  recordOutcomes,
+  releaseExpiredLeases,
+  releaseLeases,
+  startAttempts,
+  updateRateFactor,
+} from './queue-store.ts';
+export { type MessageStatus, STATUS_RANK } from './schema.ts';
+export { type BatcherOptions, WriteBatcher } from './write-batcher.ts';

@@ -1,0 +1,206 @@
+import type { Selectable } from 'kysely';
+import type { Db } from './dialect.ts';
+import type { AttemptsTable, MessageEventsTable, MessagesTable } from './schema.ts';
+
+/** A stored message row. */
+export type MessageRow = Selectable<MessagesTable>;
+/** A stored attempt row. */
+export type AttemptRow = Selectable<AttemptsTable>;
+/** A stored status event. */
+export type EventRow = Selectable<MessageEventsTable>;
+
+/** A message as intake hands it to the store. */
+export interface NewMessage {
+  id: string;
+  tenantId: string;
+  idempotencyKey: string | null;
+  payloadHash: string;
+  channel: string;
+  purpose: string;
+  recipient: string;
+  country: string;
+  body: string | null;
+  bodyHash: string | null;
+  contentSid: string | null;
+  contentVariables: string | null;
+  mediaUrls: string[] | null;
+  userId: string | null;
+  correlationId: string | null;
+  poolId: string;
+  orderKey: string | null;
+  now: number;
+}
+
+/** Per-item result of an insert: created, a replay of the same payload, or a key conflict. */
+export type InsertOutcome =
+  | { kind: 'created'; row: MessageRow }
+  | { kind: 'replay'; row: MessageRow }
+  | { kind: 'conflict'; row: MessageRow };
+
+/** Filters for listing a tenant's messages. */
+export interface MessageFilter {
+  status?: string | undefined;
+  recipient?: string | undefined;
+  purpose?: string | undefined;
+  correlationId?: string | undefined;
+  /** Only messages with seq below this (cursor, newest first). */
+  beforeSeq?: number | undefined;
+  limit: number;
+}
+
+/**
+ * Inserts messages in one transaction, each with a UNIQUE (tenant, idempotency key): a
+ * repeated key with the same payload hash returns the original row (`replay`), with a
+ * different one `conflict`. Items are processed in order, so two items with one key in the
+ * same batch resolve like two requests would.
+ */
+export async function insertMessages(db: Db, items: NewMessage[]): Promise<InsertOutcome[]> {
+  return db.kysely.transaction().execute(async (trx) => {
+    const out: InsertOutcome[] = [];
+    for (const m of items) {
+      const inserted = await trx
+        .insertInto('messages')
+        .values({
+          id: m.id,
+          tenant_id: m.tenantId,
+          idempotency_key: m.idempotencyKey,
+          payload_hash: m.payloadHash,
+          channel: m.channel,
+          purpose: m.purpose,
+          recipient: m.recipient,
+          country: m.country,
+          body: m.body,
+          body_hash: m.bodyHash,
+          content_sid: m.contentSid,
+          content_variables: m.contentVariables,
+          media_urls: m.mediaUrls ? JSON.stringify(m.mediaUrls) : null,
+          user_id: m.userId,
+          correlation_id: m.correlationId,
+          pool_id: m.poolId,
+          sender: null,
+          order_key: m.orderKey,
+          status: 'queued',
+          status_rank: 0,
+          attempts: 0,
+          next_attempt_at: m.now,
+          last_delay_ms: 0,
+          lease_owner: null,
+          lease_expires_at: null,
+          needs_reconcile: 0,
+          provider_sid: null,
+          error_code: null,
+          provider_error_code: null,
+          error_message: null,
+          created_at: m.now,
+          updated_at: m.now,
+          submitted_at: null,
+          sent_at: null,
+          final_at: null,
+        })
+        .onConflict((oc) => oc.columns(['tenant_id', 'idempotency_key']).doNothing())
+        .returningAll()
+        .executeTakeFirst();
+      if (inserted) {
+        out.push({ kind: 'created', row: inserted });
+        continue;
+      }
+      const existing = await trx
+        .selectFrom('messages')
+        .selectAll()
+        .where('tenant_id', '=', m.tenantId)
+        .where('idempotency_key', '=', m.idempotencyKey)
+        .executeTakeFirstOrThrow();
+      out.push({ kind: existing.payload_hash === m.payloadHash ? 'replay' : 'conflict', row: existing });
+    }
+    if (out.some((o) => o.kind === 'created')) {
+      await trx
+        .insertInto('message_events')
+        .values(
+          out
+            .filter((o) => o.kind === 'created')
+            .map((o) => ({
+              message_id: o.row.id,
+              status: 'queued',
+              at: o.row.created_at,
+              provider_error_code: null,
+              source: 'intake',
+            })),
+        )
+        .execute();
+    }
+    return out;
+  });
+}
+
+/** One message of a tenant, or undefined. */
+export async function getMessage(db: Db, tenantId: string, id: string): Promise<MessageRow | undefined> {
+  return db.kysely
+    .selectFrom('messages')
+    .selectAll()
+    .where('id', '=', id)
+    .where('tenant_id', '=', tenantId)
+    .executeTakeFirst();
+}
+
+/** A message's attempts and status events, oldest first. */
+export async function getHistory(
+  db: Db,
+  id: string,
+): Promise<{ attempts: AttemptRow[]; events: EventRow[] }> {
+  const [attempts, events] = await Promise.all([
+    db.kysely.selectFrom('message_attempts').selectAll().where('message_id', '=', id).orderBy('id').execute(),
+    db.kysely.selectFrom('message_events').selectAll().where('message_id', '=', id).orderBy('id').execute(),
+  ]);
+  return { attempts, events };
+}
+
+/** A tenant's messages, newest first, filtered, one page. */
+export async function listMessages(db: Db, tenantId: string, f: MessageFilter): Promise<MessageRow[]> {
+  let q = db.kysely.selectFrom('messages').selectAll().where('tenant_id', '=', tenantId);
+  if (f.status) q = q.where('status', '=', f.status as MessageRow['status']);
+  if (f.recipient) q = q.where('recipient', '=', f.recipient);
+  if (f.purpose) q = q.where('purpose', '=', f.purpose);
+  if (f.correlationId) q = q.where('correlation_id', '=', f.correlationId);
+  if (f.beforeSeq !== undefined) q = q.where('seq', '<', f.beforeSeq);
+  return q.orderBy('seq', 'desc').limit(f.limit).execute();
+}
+
+/**
+ * Cancels a message that no worker holds and that was never handed to the provider.
+ * Returns the row after the attempt, and whether it was canceled.
+ */
+export async function cancelMessage(
+  db: Db,
+  tenantId: string,
+  id: string,
+  now: number,
+): Promise<{ canceled: boolean; row: MessageRow | undefined }> {
+  return db.kysely.transaction().execute(async (trx) => {
+    const row = await trx
+      .updateTable('messages')
+      .set({ status: 'canceled', status_rank: 4, final_at: now, updated_at: now })
+      .where('id', '=', id)
+      .where('tenant_id', '=', tenantId)
+      .where('status', '=', 'queued')
+      .where('attempts', '=', 0)
+      .where('lease_owner', 'is', null)
+      .returningAll()
+      .executeTakeFirst();
+    if (row) {
+      await trx
+        .insertInto('message_events')
+        .values({ message_id: id, status: 'canceled', at: now, provider_error_code: null, source: 'intake' })
+        .execute();
+      return { canceled: true, row };
+    }
+    return {
+      canceled: false,
+      row: await trx
+        .selectFrom('messages')
+        .selectAll()
+        .where('id', '=', id)
+        .where('tenant_id', '=', tenantId)
+        .executeTakeFirst(),
+    };
+  });
+}

@@ -1,0 +1,25 @@
+import { type Migration, Migrator } from 'kysely';
+import type { Db } from './dialect.ts';
+import { initialSchema } from './migrations/001-initial.ts';
+
+/** Versioned migrations, in order. Never edit one that has landed: add the next. */
+function migrations(db: Db): Record<string, Migration> {
+  return {
+    '001-initial': initialSchema(db.dialect),
+  };
+}
+
+/** Brings the schema up to date; safe to run from several processes (the migrator locks). */
+export async function migrateToLatest(db: Db): Promise<void> {
+  const migrator = new Migrator({
+    db: db.kysely,
+    provider: { getMigrations: async () => migrations(db) },
+    migrationTableName: 'sb_migrations',
+    migrationLockTableName: 'sb_migrations_lock',
+  });
+  const { error, results } = await migrator.migrateToLatest();
+  const failed = results?.find((r) => r.status === 'Error');
+  if (error || failed) {
+    throw new Error(`migration ${failed?.migrationName ?? ''} failed: ${String(error)}`, { cause: error });
+  }
+}

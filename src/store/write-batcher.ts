@@ -1,0 +1,70 @@
+/** Options for grouping writes from concurrent requests into one transaction. */
+export interface BatcherOptions {
+  /** Most items per flush. */
+  maxBatch: number;
+  /** Longest an item waits for others before its batch is flushed (ms); 0 = next tick. */
+  maxWaitMs: number;
+}
+
+/**
+ * Group commit: items submitted by concurrent callers are written together by `flush`, one
+ * transaction per batch, and each caller gets its own item's result (or the batch's error).
+ * While one batch is being written the next one fills, so throughput rises with load
+ * instead of paying one transaction per request.
+ */
+export class WriteBatcher<I, R> {
+  private pending: { item: I; resolve: (r: R) => void; reject: (e: unknown) => void }[] = [];
+  private timer: NodeJS.Timeout | null = null;
+  private flushing = false;
+
+  constructor(
+    private readonly flush: (items: I[]) => Promise<R[]>,
+    private readonly options: BatcherOptions,
+  ) {}
+
+  /** Queues one item; resolves once its batch is committed. */
+  submit(item: I): Promise<R> {
+    return new Promise<R>((resolve, reject) => {
+      this.pending.push({ item, resolve, reject });
+      if (this.pending.length >= this.options.maxBatch) this.kick(0);
+      else this.kick(this.options.maxWaitMs);
+    });
+  }
+
+  /** Queues several items to be written in the same batch (a batch request stays together). */
+  submitMany(items: I[]): Promise<R[]> {
+    return Promise.all(items.map((i) => this.submit(i)));
+  }
+
+  /** Resolves when everything queued so far is written. */
+  async drain(): Promise<void> {
+    while (this.pending.length > 0 || this.flushing) {
+      this.kick(0);
+      await new Promise((r) => setTimeout(r, 1));
+    }
+  }
+
+  private kick(waitMs: number): void {
+    if (this.flushing) return;
+    if (this.timer && waitMs > 0) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => void this.run(), waitMs);
+  }
+
+  private async run(): Promise<void> {
+    this.timer = null;
+    if (this.flushing || this.pending.length === 0) return;
+    this.flushing = true;
+    const batch = this.pending.splice(0, this.options.maxBatch);
+    try {
+      const results = await this.flush(batch.map((b) => b.item));
+      batch.forEach((b, i) => b.resolve(results[i] as R));
+    } catch (err) {
+      for (const b of batch) b.reject(err);
+    } finally {
+      this.flushing = false;
+      if (this.pending.length > 0)
+        this.kick(this.pending.length >= this.options.maxBatch ? 0 : this.options.maxWaitMs);
+    }
+  }
+}

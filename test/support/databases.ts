@@ -1,0 +1,56 @@
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { type Db, openDatabase } from '../../src/store/index.ts';
+
+/** The PostgreSQL server tests use; CI starts it. A missing server fails the tests, never skips them. */
+export const PG_ADMIN_URL = process.env.SWITCHBOARD_TEST_PG ?? 'postgres://127.0.0.1:5432/test';
+
+/** Creates an empty PostgreSQL database for one test file and returns its URL and a drop function. */
+export async function createPgDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
+  const name = `sb_test_${randomBytes(6).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: PG_ADMIN_URL });
+  await admin.connect();
+  await admin.query(`create database ${name}`);
+  await admin.end();
+  const url = new URL(PG_ADMIN_URL);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    drop: async () => {
+      const c = new pg.Client({ connectionString: PG_ADMIN_URL });
+      await c.connect();
+      await c.query(`drop database if exists ${name} with (force)`);
+      await c.end();
+    },
+  };
+}
+
+/** A storage backend under test: its name and how to open a fresh, migrated database. */
+export interface TestBackend {
+  name: 'sqlite' | 'postgres';
+  /** A database URL for a fresh database (a temp file for SQLite). */
+  url(): Promise<string>;
+  open(): Promise<Db>;
+  cleanup(): Promise<void>;
+}
+
+/** Both backends, so a suite can loop over them (`describe.each(backends())`). */
+export function backends(): TestBackend[] {
+  const drops: (() => Promise<void>)[] = [];
+  const sqliteUrl = async () =>
+    `sqlite:${(await import('node:os')).tmpdir()}/sb-test-${randomBytes(6).toString('hex')}.db`;
+  const pgUrl = async () => {
+    const created = await createPgDatabase();
+    drops.push(created.drop);
+    return created.url;
+  };
+  const make = (name: 'sqlite' | 'postgres', url: () => Promise<string>): TestBackend => ({
+    name,
+    url,
+    open: async () => openDatabase(await url()),
+    cleanup: async () => {
+      await Promise.all(drops.splice(0).map((d) => d()));
+    },
+  });
+  return [make('sqlite', sqliteUrl), make('postgres', pgUrl)];
+}
