@@ -20,6 +20,7 @@ export {
   claimPaced,
   type DispatchOutcome,
   type PacingRow,
+  knownProviderSids,
   queueStats,
   recordOutcomes,
   releaseExpiredLeases,

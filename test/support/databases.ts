@@ -3,7 +3,7 @@ import pg from 'pg';
 import { type Db, openDatabase } from '../../src/store/index.ts';
 
 /** The PostgreSQL server tests use; CI starts it. A missing server fails the tests, never skips them. */
-export const PG_ADMIN_URL = process.env.SWITCHBOARD_TEST_PG ?? 'postgres://127.0.0.1:5432/test';
+export const PG_ADMIN_URL = process.env.SWITCHBOARD_TEST_PG ?? 'postgres://postgres@127.0.0.1:5432/test';
 
 /** Creates an empty PostgreSQL database for one test file and returns its URL and a drop function. */
 export async function createPgDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {

@@ -1,0 +1,8 @@
+export {
+  type GatewayConfig,
+  type GatewayConfigInput,
+  gatewayConfigSchema,
+  type PoolConfig,
+  poolSchema,
+} from './gateway-config.ts';
+export { type ConfigOverrides, hashApiKey, loadGatewayConfig } from './load-config.ts';

@@ -1,0 +1,400 @@
+import type { Logger } from 'pino';
+import type { PoolConfig } from '../config/index.ts';
+import { SbError } from '../errors/index.ts';
+import type { Metrics } from '../observability/index.ts';
+import { MIN_RATE_FACTOR, poolClaimPlan, poolKey, type SlotAssignment } from '../pacing/index.ts';
+import type { Provider, SendResult } from '../providers/index.ts';
+import {
+  type AttemptStart,
+  claimPaced,
+  type Db,
+  type DispatchOutcome,
+  knownProviderSids,
+  type MessageRow,
+  recordOutcomes,
+  releaseExpiredLeases,
+  releaseLeases,
+  startAttempts,
+  updateRateFactor,
+  WriteBatcher,
+} from '../store/index.ts';
+import { nextDelay, type RetryPolicy } from './retry-policy.ts';
+import { Semaphore } from './semaphore.ts';
+
+/** What the dispatcher works with. */
+export interface DispatcherDeps {
+  db: Db;
+  provider: Provider;
+  pools: PoolConfig[];
+  metrics: Metrics;
+  logger: Logger;
+  clock?: () => number;
+  random?: () => number;
+}
+
+/** How the dispatcher paces, leases and retries. */
+export interface DispatcherOptions {
+  /** This worker's identity in leases. */
+  owner: string;
+  leaseMs: number;
+  pollMs: number;
+  horizonMs: number;
+  claimBatch: number;
+  retry: RetryPolicy;
+  reconcileAfterMs: number;
+  /** Provider calls in flight at once (the account's REST concurrency share). */
+  maxConcurrency: number;
+  /** The StatusCallback URL for a message; it carries our id so callbacks find the message. */
+  statusCallbackUrl: (messageId: string) => string;
+}
+
+/**
+ * Claims due messages pool by pool with a lease, paced by GCRA per number and per pool,
+ * calls the provider at each message's slot, and records the outcome: accepted, failed for
+ * good, retried with decorrelated jitter, dead-lettered after the last attempt, or — when
+ * the outcome is unknown — reconciled with the provider before any resend.
+ */
+export class Dispatcher {
+  private readonly clock: () => number;
+  private readonly random: () => number;
+  private readonly semaphore: Semaphore;
+  private readonly attempts: WriteBatcher<AttemptStart, boolean>;
+  private readonly outcomes: WriteBatcher<DispatchOutcome, void>;
+  private readonly scheduled = new Map<string, { timer: NodeJS.Timeout; row: MessageRow }>();
+  private readonly running = new Set<Promise<void>>();
+  private readonly last429 = new Map<string, number>();
+  private stopping = false;
+  private loopDone: Promise<void> | null = null;
+  private wake: (() => void) | null = null;
+  private lastLeaseSweep = 0;
+
+  constructor(
+    private readonly deps: DispatcherDeps,
+    private readonly options: DispatcherOptions,
+  ) {
+    this.clock = deps.clock ?? Date.now;
+    this.random = deps.random ?? Math.random;
+    this.semaphore = new Semaphore(options.maxConcurrency);
+    this.attempts = new WriteBatcher(
+      async (items) => {
+        const held = await startAttempts(deps.db, items);
+        return items.map((i) => held.has(i.messageId));
+      },
+      { maxBatch: 500, maxWaitMs: 1 },
+    );
+    this.outcomes = new WriteBatcher<DispatchOutcome, void>(
+      async (items) => {
+        await recordOutcomes(deps.db, items);
+        return items.map(() => undefined);
+      },
+      { maxBatch: 500, maxWaitMs: 1 },
+    );
+  }
+
+  /** Starts claiming. */
+  start(): void {
+    if (this.loopDone) return;
+    this.loopDone = this.loop().catch((err) => this.deps.logger.error({ err }, 'dispatcher loop stopped'));
+  }
+
+  /**
+   * Graceful stop: no more claims; messages waiting for their slot are released at once;
+   * provider calls in flight finish and their outcomes are recorded.
+   */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.wake?.();
+    await this.loopDone;
+    const waiting = [...this.scheduled.values()];
+    for (const s of waiting) clearTimeout(s.timer);
+    this.scheduled.clear();
+    await releaseLeases(
+      this.deps.db,
+      this.options.owner,
+      waiting.map((s) => s.row.id),
+      this.clock(),
+    );
+    await Promise.all([...this.running]);
+    await this.attempts.drain();
+    await this.outcomes.drain();
+  }
+
+  /** Messages claimed and not yet resolved by this worker. */
+  get inFlight(): number {
+    return this.scheduled.size + this.running.size;
+  }
+
+  private async loop(): Promise<void> {
+    const { db, pools } = this.deps;
+    while (!this.stopping) {
+      const now = this.clock();
+      if (now - this.lastLeaseSweep >= 1000) {
+        this.lastLeaseSweep = now;
+        await releaseExpiredLeases(db, now);
+      }
+      for (const pool of pools) {
+        if (this.stopping) break;
+        // Backpressure: do not claim more while this worker already holds plenty.
+        if (this.scheduled.size + this.running.size >= this.options.claimBatch * 4) break;
+        try {
+          const plan = poolClaimPlan(pool, now, this.options.horizonMs);
+          const { rows, assignments } = await claimPaced(
+            db,
+            {
+              poolId: pool.id,
+              owner: this.options.owner,
+              now,
+              leaseMs: this.options.leaseMs,
+              maxBatch: this.options.claimBatch,
+            },
+            plan,
+          );
+          rows.forEach((row, i) => this.schedule(row, pool, assignments[i]!));
+        } catch (err) {
+          this.deps.logger.error({ err, pool: pool.id }, 'claim failed');
+        }
+      }
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, this.options.pollMs);
+        this.wake = () => {
+          clearTimeout(t);
+          resolve();
+        };
+      });
+      this.wake = null;
+    }
+  }
+
+  private schedule(row: MessageRow, pool: PoolConfig, slot: SlotAssignment): void {
+    const timer = setTimeout(
+      () => {
+        this.scheduled.delete(row.id);
+        const run = this.execute(row, pool, slot.sender).catch((err) =>
+          this.deps.logger.error({ err, messageId: row.id }, 'dispatch failed'),
+        );
+        this.running.add(run);
+        void run.finally(() => this.running.delete(run));
+      },
+      Math.max(0, slot.at - this.clock()),
+    );
+    this.scheduled.set(row.id, { timer, row });
+  }
+
+  private async execute(row: MessageRow, pool: PoolConfig, sender: string): Promise<void> {
+    const { maxAttempts } = this.options.retry;
+    if (row.needs_reconcile === 1) {
+      const settled = await this.reconcile(row, pool);
+      if (settled) return;
+    }
+    if (row.attempts >= maxAttempts) {
+      await this.record(
+        this.failure(
+          row,
+          row.attempts,
+          'dead',
+          new SbError(
+            'SB_QUEUE_RETRIES_EXHAUSTED',
+            `gave up after ${row.attempts} attempts: ${row.error_message ?? row.error_code ?? 'unknown'}`,
+          ),
+          row.provider_error_code,
+          null,
+        ),
+      );
+      this.deps.metrics.deadLetters.inc({ reason: row.error_code ?? 'unknown' });
+      return;
+    }
+    const attempt = row.attempts + 1;
+    const held = await this.attempts.submit({
+      messageId: row.id,
+      owner: this.options.owner,
+      attempt,
+      sender,
+      now: this.clock(),
+      leaseMs: this.options.leaseMs,
+    });
+    if (!held) return; // the lease was lost (or a callback already settled it): never send
+    await this.semaphore.acquire();
+    const started = performance.now();
+    let result: SendResult;
+    try {
+      result = await this.deps.provider.send({
+        messageId: row.id,
+        to: row.channel === 'whatsapp' ? `whatsapp:${row.recipient}` : row.recipient,
+        from: sender,
+        body: row.body,
+        mediaUrls: row.media_urls ? (JSON.parse(row.media_urls) as string[]) : [],
+        contentSid: row.content_sid,
+        contentVariables: row.content_variables,
+        statusCallback: this.options.statusCallbackUrl(row.id),
+      });
+    } finally {
+      this.semaphore.release();
+    }
+    this.deps.metrics.providerLatency.observe({ outcome: result.kind }, (performance.now() - started) / 1000);
+    this.deps.metrics.providerRequests.inc({ outcome: result.kind, pool: pool.id });
+    await this.record(this.decide(row, pool, attempt, result));
+  }
+
+  private decide(row: MessageRow, pool: PoolConfig, attempt: number, result: SendResult): DispatchOutcome {
+    const now = this.clock();
+    if (result.kind === 'accepted') {
+      this.deps.metrics.submitted.inc({ pool: pool.id });
+      return {
+        kind: 'accepted',
+        messageId: row.id,
+        attempt,
+        providerSid: result.providerSid,
+        httpStatus: result.httpStatus,
+        adopted: false,
+        now,
+      };
+    }
+    if (result.kind === 'failed' && !result.error.retryable) {
+      return this.failure(row, attempt, 'failed', result.error, result.providerCode, result.httpStatus);
+    }
+    if (result.error.code === 'SB_PROVIDER_RATE_LIMITED') {
+      this.deps.metrics.rateLimited.inc({ pool: pool.id });
+      void this.slowDown(pool);
+    }
+    const reconcile = result.kind === 'unknown';
+    if (!reconcile && attempt >= this.options.retry.maxAttempts) {
+      this.deps.metrics.deadLetters.inc({ reason: result.error.code });
+      return this.failure(
+        row,
+        attempt,
+        'dead',
+        new SbError(
+          'SB_QUEUE_RETRIES_EXHAUSTED',
+          `gave up after ${attempt} attempts: ${result.error.message}`,
+        ),
+        result.providerCode,
+        result.httpStatus,
+      );
+    }
+    const delayMs = Math.max(
+      nextDelay(this.options.retry, row.last_delay_ms, this.random),
+      reconcile ? this.options.reconcileAfterMs : 0,
+    );
+    this.deps.metrics.retries.inc({ reason: result.error.code });
+    return {
+      kind: 'retry',
+      messageId: row.id,
+      attempt,
+      owner: this.options.owner,
+      nextAttemptAt: now + delayMs,
+      delayMs,
+      reconcile,
+      errorCode: result.error.code,
+      providerErrorCode: result.providerCode,
+      httpStatus: result.httpStatus,
+      message: result.error.message,
+      now,
+    };
+  }
+
+  /**
+   * Asks the provider whether an ambiguous attempt created the message. Adopts its SID if
+   * so (returns true: nothing more to do); returns false when it was not created.
+   */
+  private async reconcile(row: MessageRow, pool: PoolConfig): Promise<boolean> {
+    const { provider, db, metrics } = this.deps;
+    try {
+      const found = await provider.findSent({
+        to: row.channel === 'whatsapp' ? `whatsapp:${row.recipient}` : row.recipient,
+        from: row.sender ?? '',
+        since: row.created_at,
+      });
+      const candidates = found.filter((m) => row.body === null || m.body === row.body);
+      const owners = await knownProviderSids(
+        db,
+        candidates.map((m) => m.sid),
+      );
+      const mine = candidates.filter((m) => owners.get(m.sid) === undefined || owners.get(m.sid) === row.id);
+      // The earliest unclaimed match is the one our first ambiguous attempt created.
+      const match = mine.sort((a, b) => a.dateCreated - b.dateCreated)[0];
+      if (match) {
+        metrics.reconciliations.inc({ result: 'adopted' });
+        metrics.submitted.inc({ pool: pool.id });
+        await this.record({
+          kind: 'accepted',
+          messageId: row.id,
+          attempt: row.attempts,
+          providerSid: match.sid,
+          httpStatus: null,
+          adopted: true,
+          now: this.clock(),
+        });
+        return true;
+      }
+      metrics.reconciliations.inc({ result: 'not_found' });
+      return false;
+    } catch (err) {
+      metrics.reconciliations.inc({ result: 'error' });
+      const error = err instanceof SbError ? err : new SbError('SB_PROVIDER_UNAVAILABLE', String(err));
+      const delayMs = Math.max(
+        nextDelay(this.options.retry, row.last_delay_ms, this.random),
+        this.options.reconcileAfterMs,
+      );
+      const now = this.clock();
+      await this.record({
+        kind: 'retry',
+        messageId: row.id,
+        attempt: row.attempts,
+        owner: this.options.owner,
+        nextAttemptAt: now + delayMs,
+        delayMs,
+        reconcile: true,
+        errorCode: error.code,
+        providerErrorCode: null,
+        httpStatus: null,
+        message: error.message,
+        now,
+      });
+      return true;
+    }
+  }
+
+  private failure(
+    row: MessageRow,
+    attempt: number,
+    status: 'failed' | 'dead',
+    error: SbError,
+    providerCode: number | null,
+    httpStatus: number | null,
+  ): DispatchOutcome {
+    return {
+      kind: 'failed',
+      messageId: row.id,
+      attempt,
+      owner: this.options.owner,
+      status,
+      errorCode: error.code,
+      providerErrorCode: providerCode,
+      httpStatus,
+      message: error.message,
+      now: this.clock(),
+    };
+  }
+
+  private record(outcome: DispatchOutcome): Promise<void> {
+    return this.outcomes.submit(outcome);
+  }
+
+  /** Halves the pool's rate after a 429 (at most once a second per worker); it recovers gradually. */
+  private async slowDown(pool: PoolConfig): Promise<void> {
+    const now = this.clock();
+    if (now - (this.last429.get(pool.id) ?? 0) < 1000) return;
+    this.last429.set(pool.id, now);
+    try {
+      const factor = await updateRateFactor(
+        this.deps.db,
+        poolKey(pool.id),
+        (r) => Math.max(MIN_RATE_FACTOR, r.rateFactor * 0.5),
+        now,
+      );
+      this.deps.logger.warn({ pool: pool.id, rateFactor: factor }, 'provider rate limit: pool slowed down');
+    } catch (err) {
+      this.deps.logger.error({ err }, 'could not slow the pool down');
+    }
+  }
+}

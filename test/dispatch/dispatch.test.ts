@@ -1,0 +1,95 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Simulator, startSimulator } from '../../src/simulator/index.ts';
+import type { Db } from '../../src/store/index.ts';
+import { backends } from '../support/databases.ts';
+import { enqueue, simDispatcher, testPool } from '../support/dispatch-harness.ts';
+import { admin, FAST_RELIABLE_US, inspected, waitFor } from '../support/sim-client.ts';
+
+const SENDER = '+14155550100';
+
+describe.each(backends())('dispatch on $name', (backend) => {
+  let db: Db;
+  let sim: Simulator;
+  beforeAll(async () => {
+    db = await backend.open();
+    sim = await startSimulator({
+      seed: 21,
+      config: {
+        senders: [{ address: SENDER, type: 'long_code', mps: 10_000 }],
+        carriers: FAST_RELIABLE_US,
+        callbacks: { statuses: [] },
+      },
+    });
+  });
+  afterAll(async () => {
+    await sim.stop();
+    await db.close();
+    await backend.cleanup();
+  });
+
+  async function statuses() {
+    return db.kysely
+      .selectFrom('messages')
+      .select(['id', 'status', 'provider_sid', 'error_code', 'attempts', 'provider_error_code'])
+      .execute();
+  }
+
+  it('sends every queued message exactly once and records its provider SID', async () => {
+    await admin(sim, 'POST', '/sim/reset');
+    const pool = testPool({ id: 'fast', numbers: [{ address: SENDER, mps: 2_000 }] });
+    const ids = await enqueue(db, pool.id, 300, {}, 'once');
+    const { dispatcher, stop } = simDispatcher(db, sim, [pool]);
+    dispatcher.start();
+    await waitFor(
+      statuses,
+      (rows) => rows.filter((r) => ids.includes(r.id)).every((r) => r.status === 'submitted'),
+      20_000,
+      50,
+    );
+    await stop();
+    const atSim = await inspected(sim);
+    expect(atSim).toHaveLength(300);
+    expect(new Set(atSim.map((m) => m.body)).size).toBe(300);
+    const rows = (await statuses()).filter((r) => ids.includes(r.id));
+    expect(new Set(rows.map((r) => r.provider_sid)).size).toBe(300);
+    expect(new Set(atSim.map((m) => m.sid))).toEqual(new Set(rows.map((r) => r.provider_sid)));
+  });
+
+  it('fails a permanently rejected message at once with the provider code', async () => {
+    await admin(sim, 'POST', '/sim/reset');
+    const pool = testPool({ id: 'perm', numbers: [{ address: SENDER, mps: 1_000 }] });
+    const [id] = await enqueue(db, pool.id, 1, { recipient: '+5352345678', country: 'CU' }, 'perm');
+    const { dispatcher, stop } = simDispatcher(db, sim, [pool]);
+    dispatcher.start();
+    const rows = await waitFor(statuses, (r) => r.find((x) => x.id === id)?.status === 'failed', 10_000);
+    await stop();
+    expect(rows.find((x) => x.id === id)).toMatchObject({
+      error_code: 'SB_PROVIDER_REJECTED',
+      provider_error_code: 21408,
+      attempts: 1,
+    });
+  });
+
+  it('reconciles lost responses instead of resending: no duplicates at the simulator', async () => {
+    await admin(sim, 'POST', '/sim/reset');
+    await admin(sim, 'POST', '/sim/faults', { responseLost: { rate: 0.3, mode: 'reset' } });
+    const pool = testPool({ id: 'lost', numbers: [{ address: SENDER, mps: 1_000 }] });
+    const ids = await enqueue(db, pool.id, 100, {}, 'lost');
+    const { dispatcher, stop, metrics } = simDispatcher(db, sim, [pool]);
+    dispatcher.start();
+    await waitFor(
+      statuses,
+      (rows) => rows.filter((r) => ids.includes(r.id)).every((r) => r.status === 'submitted'),
+      20_000,
+      50,
+    );
+    await stop();
+    await admin(sim, 'DELETE', '/sim/faults');
+    const atSim = await inspected(sim);
+    expect(atSim.some((m) => m.responseLost)).toBe(true);
+    expect(atSim).toHaveLength(100);
+    expect(new Set(atSim.map((m) => m.body)).size).toBe(100);
+    const adopted = (await metrics.reconciliations.get()).values.find((v) => v.labels.result === 'adopted');
+    expect(adopted?.value).toBeGreaterThan(0);
+  });
+});
