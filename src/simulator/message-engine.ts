@@ -239,21 +239,29 @@ export class MessageEngine {
       responseLost: false,
     });
     this.callbacks.emit(msg, 'queued');
+    // An idle sender departs inside enqueue; Twilio still answers the create with `queued`, so the
+    // hand-off waits until the response is built (the queue's pacing is accounted at once).
+    let accepting = true;
     this.queues.enqueue(sender.address, sender.mps, {
       segments: m.segments,
       enqueuedAt: now,
       expiresAt: now + m.validityPeriodS * 1000,
-      depart: () => this.handOff(msg, sender, dest),
+      depart: () => {
+        const departedAt = this.deps.clock.now();
+        if (accepting) queueMicrotask(() => this.handOff(msg, sender, dest, departedAt));
+        else this.handOff(msg, sender, dest, departedAt);
+      },
       expire: () => this.transition(msg, 'failed', 30036),
     });
+    accepting = false;
     return msg;
   }
 
-  private handOff(msg: SimMessage, sender: SimSender, dest: Destination): void {
+  private handOff(msg: SimMessage, sender: SimSender, dest: Destination, departedAt: number): void {
     if (msg.status !== 'queued') return; // canceled or deleted while waiting
     const { clock, det, config } = this.deps;
     const now = clock.now();
-    msg.dateSent = now;
+    msg.dateSent = departedAt;
     this.transition(msg, 'sending', null);
     const outcome = decideOutcome(msg, sender, dest, {
       det,
