@@ -21,7 +21,7 @@ export const poolSchema = z.strictObject({
   senderType: z.enum(['long_code', 'toll_free', 'short_code', 'alphanumeric', 'whatsapp']),
   channel: channel.default('sms'),
   purposes: z.array(purpose).min(1),
-  countries: z.array(z.string().length(2)).min(1),
+  countries: z.array(z.union([z.string().length(2), z.literal('*')])).min(1),
   numbers: z.array(numberSchema).min(1),
   /** Cap for the whole pool (defaults to the sum of its numbers' MPS). */
   mps: z.number().positive().optional(),

@@ -30,3 +30,16 @@ export {
 } from './queue-store.ts';
 export { type MessageStatus, STATUS_RANK } from './schema.ts';
 export { type BatcherOptions, WriteBatcher } from './write-batcher.ts';
+export {
+  type ApplyCallbacksResult,
+  applyCallbackEvents,
+  type CallbackEventRow,
+  type CallbackInsertResult,
+  type CallbackKind,
+  type CallbackTransition,
+  callbackDedupeKey,
+  countOrphans,
+  insertCallbackEvents,
+  messageStatusFor,
+  type NewCallbackEvent,
+} from './callback-store.ts';

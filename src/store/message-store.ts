@@ -48,88 +48,92 @@ export interface MessageFilter {
   limit: number;
 }
 
+/** Rows per multi-row INSERT: 500 × 31 columns stays under SQLite's and PostgreSQL's parameter limits. */
+const INSERT_CHUNK = 500;
+
 /**
  * Inserts messages in one transaction, each with a UNIQUE (tenant, idempotency key): a
  * repeated key with the same payload hash returns the original row (`replay`), with a
- * different one `conflict`. Items are processed in order, so two items with one key in the
- * same batch resolve like two requests would.
+ * different one `conflict`. Items are resolved in order, so two items with one key in the
+ * same batch resolve like two requests would. Multi-row statements keep a batch cheap.
  */
 export async function insertMessages(db: Db, items: NewMessage[]): Promise<InsertOutcome[]> {
+  if (items.length === 0) return [];
   return db.kysely.transaction().execute(async (trx) => {
-    const out: InsertOutcome[] = [];
-    for (const m of items) {
-      const inserted = await trx
+    const created = new Map<string, MessageRow>();
+    for (let i = 0; i < items.length; i += INSERT_CHUNK) {
+      const rows = await trx
         .insertInto('messages')
-        .values({
-          id: m.id,
-          tenant_id: m.tenantId,
-          idempotency_key: m.idempotencyKey,
-          payload_hash: m.payloadHash,
-          channel: m.channel,
-          purpose: m.purpose,
-          recipient: m.recipient,
-          country: m.country,
-          body: m.body,
-          body_hash: m.bodyHash,
-          content_sid: m.contentSid,
-          content_variables: m.contentVariables,
-          media_urls: m.mediaUrls ? JSON.stringify(m.mediaUrls) : null,
-          user_id: m.userId,
-          correlation_id: m.correlationId,
-          pool_id: m.poolId,
-          sender: null,
-          order_key: m.orderKey,
-          status: 'queued',
-          status_rank: 0,
-          attempts: 0,
-          next_attempt_at: m.now,
-          last_delay_ms: 0,
-          lease_owner: null,
-          lease_expires_at: null,
-          needs_reconcile: 0,
-          provider_sid: null,
-          error_code: null,
-          provider_error_code: null,
-          error_message: null,
-          created_at: m.now,
-          updated_at: m.now,
-          submitted_at: null,
-          sent_at: null,
-          final_at: null,
-        })
+        .values(items.slice(i, i + INSERT_CHUNK).map(toRow))
         .onConflict((oc) => oc.columns(['tenant_id', 'idempotency_key']).doNothing())
         .returningAll()
-        .executeTakeFirst();
-      if (inserted) {
-        out.push({ kind: 'created', row: inserted });
-        continue;
-      }
-      const existing = await trx
+        .execute();
+      for (const r of rows) created.set(r.id, r);
+    }
+    const missing = items.filter((m) => !created.has(m.id));
+    const existing = new Map<string, MessageRow>();
+    for (let i = 0; i < missing.length; i += INSERT_CHUNK) {
+      const chunk = missing.slice(i, i + INSERT_CHUNK);
+      const rows = await trx
         .selectFrom('messages')
         .selectAll()
-        .where('tenant_id', '=', m.tenantId)
-        .where('idempotency_key', '=', m.idempotencyKey)
-        .executeTakeFirstOrThrow();
-      out.push({ kind: existing.payload_hash === m.payloadHash ? 'replay' : 'conflict', row: existing });
-    }
-    if (out.some((o) => o.kind === 'created')) {
-      await trx
-        .insertInto('message_events')
-        .values(
-          out
-            .filter((o) => o.kind === 'created')
-            .map((o) => ({
-              message_id: o.row.id,
-              status: 'queued',
-              at: o.row.created_at,
-              provider_error_code: null,
-              source: 'intake',
-            })),
-        )
+        .where((eb) => eb.or(chunk.map((m) => eb.and([eb('tenant_id', '=', m.tenantId), eb('idempotency_key', '=', m.idempotencyKey)]))))
         .execute();
+      for (const r of rows) existing.set(`${r.tenant_id}\u0000${r.idempotency_key}`, r);
+    }
+    const out = items.map((m): InsertOutcome => {
+      const row = created.get(m.id);
+      if (row) return { kind: 'created', row };
+      const prior = existing.get(`${m.tenantId}\u0000${m.idempotencyKey}`);
+      if (!prior) throw new Error(`message ${m.id} was neither inserted nor found`);
+      return { kind: prior.payload_hash === m.payloadHash ? 'replay' : 'conflict', row: prior };
+    });
+    const events = [...created.values()].map((r) => ({ message_id: r.id, status: 'queued', at: r.created_at, provider_error_code: null, source: 'intake' }));
+    for (let i = 0; i < events.length; i += INSERT_CHUNK) {
+      await trx.insertInto('message_events').values(events.slice(i, i + INSERT_CHUNK)).execute();
     }
     return out;
   });
+}
+
+function toRow(m: NewMessage) {
+  return {
+    id: m.id,
+    tenant_id: m.tenantId,
+    idempotency_key: m.idempotencyKey,
+    payload_hash: m.payloadHash,
+    channel: m.channel,
+    purpose: m.purpose,
+    recipient: m.recipient,
+    country: m.country,
+    body: m.body,
+    body_hash: m.bodyHash,
+    content_sid: m.contentSid,
+    content_variables: m.contentVariables,
+    media_urls: m.mediaUrls ? JSON.stringify(m.mediaUrls) : null,
+    user_id: m.userId,
+    correlation_id: m.correlationId,
+    pool_id: m.poolId,
+    sender: null,
+    order_key: m.orderKey,
+    status: 'queued' as const,
+    status_rank: 0,
+    attempts: 0,
+    next_attempt_at: m.now,
+    last_delay_ms: 0,
+    lease_owner: null,
+    lease_expires_at: null,
+    needs_reconcile: 0,
+    provider_sid: null,
+    error_code: null,
+    provider_error_code: null,
+    error_message: null,
+    created_at: m.now,
+    updated_at: m.now,
+    submitted_at: null,
+    sent_at: null,
+    final_at: null,
+  };
 }
 
 /** One message of a tenant, or undefined. */

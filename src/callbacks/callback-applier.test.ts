@@ -1,0 +1,207 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { openTestDatabase } from '../../test/callbacks/test-database.ts';
+import { backends } from '../../test/support/databases.ts';
+import { waitFor } from '../../test/support/sim-client.ts';
+import { createMetrics } from '../observability/index.ts';
+import {
+  type CallbackTransition,
+  type Db,
+  insertCallbackEvents,
+  insertMessages,
+  type NewCallbackEvent,
+} from '../store/index.ts';
+import { startCallbackApplier } from './callback-applier.ts';
+
+const T0 = 1_700_000_000_000;
+const newSid = () => `SM${randomBytes(16).toString('hex')}`;
+
+function silentLogger() {
+  return { error: vi.fn(), warn: vi.fn(), info: vi.fn(), debug: vi.fn() };
+}
+
+describe.each(backends())('callback applier on $name', (backend) => {
+  let db: Db;
+  let closeDb: () => Promise<void>;
+  beforeAll(async () => {
+    ({ db, close: closeDb } = await openTestDatabase(backend));
+  });
+  afterAll(async () => {
+    await closeDb();
+  });
+
+  async function submitted(n: number) {
+    const out: { id: string; sid: string }[] = [];
+    for (let i = 0; i < n; i++) out.push({ id: `msg_${randomUUID()}`, sid: newSid() });
+    await insertMessages(
+      db,
+      out.map(({ id }) => ({
+        id,
+        tenantId: 't1',
+        idempotencyKey: null,
+        payloadHash: 'h',
+        channel: 'sms',
+        purpose: 'marketing',
+        recipient: '+14155550123',
+        country: 'US',
+        body: 'b',
+        bodyHash: null,
+        contentSid: null,
+        contentVariables: null,
+        mediaUrls: null,
+        userId: null,
+        correlationId: null,
+        poolId: 'p1',
+        orderKey: null,
+        now: T0,
+      })),
+    );
+    for (const m of out) {
+      await db.kysely
+        .updateTable('messages')
+        .set({ status: 'submitted', status_rank: 2, provider_sid: m.sid })
+        .where('id', '=', m.id)
+        .execute();
+    }
+    return out;
+  }
+
+  const event = (sid: string, status: string, receivedAt = T0 + 3000): NewCallbackEvent => ({
+    kind: 'status',
+    providerSid: sid,
+    messageId: null,
+    status,
+    errorCode: null,
+    params: {},
+    receivedAt,
+  });
+
+  const statusesOf = async (ids: string[]) =>
+    (await db.kysely.selectFrom('messages').select(['id', 'status']).where('id', 'in', ids).execute()).map(
+      (r) => r.status,
+    );
+
+  it('applies everything waiting in one cycle, batch after batch, and reports the transitions', async () => {
+    const msgs = await submitted(35);
+    await insertCallbackEvents(
+      db,
+      msgs.flatMap((m) => [event(m.sid, 'sent'), event(m.sid, 'delivered', T0 + 5000)]),
+    );
+    const seen: CallbackTransition[] = [];
+    const metrics = createMetrics();
+    // A long interval: only the first cycle runs during the test.
+    const applier = startCallbackApplier(
+      { db, metrics, clock: () => T0 + 10_000, onTransitions: (t) => void seen.push(...t) },
+      { intervalMs: 60_000, batch: 10 },
+    );
+    try {
+      await waitFor(
+        () => seen.length,
+        (n) => n >= 70,
+        10_000,
+      );
+    } finally {
+      await applier.stop();
+    }
+    expect(await statusesOf(msgs.map((m) => m.id))).toEqual(Array(35).fill('delivered'));
+    expect(seen.filter((t) => t.to === 'delivered')).toHaveLength(35);
+    const text = await metrics.registry.metrics();
+    expect(text).toMatch(/sb_status_transitions_total\{status="delivered"\} 35/);
+    expect(text).toMatch(/sb_delivery_latency_seconds_count\{status="delivered"\} 35/);
+  });
+
+  it('re-matches an orphan on a later cycle once its message exists and it is old enough', async () => {
+    const sid = newSid();
+    let now = T0;
+    await insertCallbackEvents(db, [event(sid, 'delivered', T0)]);
+    const logger = silentLogger();
+    const applier = startCallbackApplier(
+      { db, clock: () => now, logger: logger as unknown as Logger },
+      { intervalMs: 60_000, batch: 50, orphanRetryAfterMs: 5_000 },
+    );
+    try {
+      await waitFor(
+        () =>
+          db.kysely
+            .selectFrom('callback_events')
+            .select('orphan')
+            .where('provider_sid', '=', sid)
+            .executeTakeFirst(),
+        (r) => r?.orphan === 1,
+      );
+      const [m] = await submitted(1);
+      await db.kysely.updateTable('messages').set({ provider_sid: sid }).where('id', '=', m!.id).execute();
+      now = T0 + 6_000;
+      applier.wake();
+      await waitFor(
+        () => statusesOf([m!.id]),
+        (s) => s[0] === 'delivered',
+      );
+    } finally {
+      await applier.stop();
+    }
+    expect(logger.warn).toHaveBeenCalledWith({ orphaned: 1 }, expect.any(String));
+  });
+
+  it('survives a failing transition hook', async () => {
+    const [m] = await submitted(1);
+    await insertCallbackEvents(db, [event(m!.sid, 'sent')]);
+    const logger = silentLogger();
+    const applier = startCallbackApplier(
+      {
+        db,
+        logger: logger as unknown as Logger,
+        onTransitions: () => {
+          throw new Error('subscriber gone');
+        },
+      },
+      { intervalMs: 5, batch: 10 },
+    );
+    try {
+      await waitFor(
+        () => statusesOf([m!.id]),
+        (s) => s[0] === 'sent',
+      );
+      await waitFor(
+        () => logger.error.mock.calls.length,
+        (n) => n >= 1,
+      );
+    } finally {
+      await applier.stop();
+    }
+  });
+
+  it('stops at once, without waiting for the interval', async () => {
+    const applier = startCallbackApplier({ db }, { intervalMs: 600_000, batch: 10 });
+    await new Promise((r) => setTimeout(r, 50));
+    const started = Date.now();
+    await applier.stop();
+    expect(Date.now() - started).toBeLessThan(1000);
+  });
+});
+
+describe('callback applier without a database', () => {
+  it('keeps going when a pass fails, pausing instead of spinning', async () => {
+    let calls = 0;
+    const broken = {
+      dialect: 'sqlite',
+      close: async () => {},
+      kysely: {
+        transaction: () => {
+          calls++;
+          throw new Error('database is down');
+        },
+      },
+    } as unknown as Db;
+    const logger = silentLogger();
+    const applier = startCallbackApplier(
+      { db: broken, logger: logger as unknown as Logger },
+      { intervalMs: 1, batch: 10 },
+    );
+    await new Promise((r) => setTimeout(r, 300));
+    await applier.stop();
+    expect(calls).toBe(1);
+    expect(logger.error).toHaveBeenCalledTimes(1);
+  });
+});

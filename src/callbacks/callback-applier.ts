@@ -1,0 +1,125 @@
+import type { Logger } from 'pino';
+import type { Metrics } from '../observability/index.ts';
+import { applyCallbackEvents, type CallbackTransition, type Db } from '../store/index.ts';
+
+/** What the applier works with. */
+export interface CallbackApplierDeps {
+  db: Db;
+  clock?: (() => number) | undefined;
+  logger?: Logger | undefined;
+  /** `sb_status_transitions_total` and `sb_delivery_latency_seconds`. */
+  metrics?: Pick<Metrics, 'statusTransitions' | 'deliveryLatency'> | undefined;
+  /** Called after each committed pass with the status changes it made (e.g. to notify subscribers). */
+  onTransitions?: ((transitions: CallbackTransition[]) => void | Promise<void>) | undefined;
+}
+
+/** How often and how much the applier applies. */
+export interface CallbackApplierOptions {
+  /** Wait between cycles once nothing is left to apply (ms). */
+  intervalMs: number;
+  /** Callbacks applied per transaction. */
+  batch: number;
+  /** How old an orphan must be before it is matched again (default 1000 ms). */
+  orphanRetryAfterMs?: number | undefined;
+}
+
+/** A running applier. */
+export interface CallbackApplier {
+  /** Starts the next cycle now instead of after the interval. */
+  wake(): void;
+  /** Stops after the current pass; resolves once it has committed. */
+  stop(): Promise<void>;
+}
+
+const ERROR_BACKOFF_MS = 1000;
+const FINAL = new Set(['delivered', 'undelivered', 'failed']);
+
+/**
+ * Applies stored status callbacks off the request path: each cycle applies batch after
+ * batch until none is left, then waits `intervalMs`. A failed pass (a lost connection, a
+ * deadlock on PostgreSQL) is rolled back, logged and retried after a pause; events are
+ * only marked applied in the transaction that applies them, so none is lost.
+ */
+export function startCallbackApplier(
+  deps: CallbackApplierDeps,
+  options: CallbackApplierOptions,
+): CallbackApplier {
+  const clock = deps.clock ?? Date.now;
+  const orphanRetryAfterMs = options.orphanRetryAfterMs ?? 1000;
+  let stopping = false;
+  let wakeUp: (() => void) | null = null;
+  // A wake-up that arrives mid-cycle skips the next wait.
+  let woken = false;
+
+  const report = async (transitions: CallbackTransition[]) => {
+    for (const t of transitions) {
+      deps.metrics?.statusTransitions.inc({ status: t.to });
+      if (FINAL.has(t.to))
+        deps.metrics?.deliveryLatency.observe({ status: t.to }, (t.at - t.createdAt) / 1000);
+    }
+    try {
+      await deps.onTransitions?.(transitions);
+    } catch (err) {
+      deps.logger?.error({ err }, 'onTransitions failed');
+    }
+  };
+
+  /** Applies until a batch comes back short (nothing more is waiting). */
+  const cycle = async () => {
+    for (;;) {
+      const r = await applyCallbackEvents(deps.db, {
+        limit: options.batch,
+        now: clock(),
+        orphanRetryAfterMs,
+      });
+      if (r.transitions.length > 0) await report(r.transitions);
+      if (r.orphaned > 0) deps.logger?.warn({ orphaned: r.orphaned }, 'callbacks matched no message yet');
+      if (stopping || r.applied + r.orphaned < options.batch) return;
+    }
+  };
+
+  const sleep = (ms: number) =>
+    new Promise<void>((resolve) => {
+      if (woken) {
+        woken = false;
+        resolve();
+        return;
+      }
+      const timer = setTimeout(() => {
+        wakeUp = null;
+        resolve();
+      }, ms);
+      wakeUp = () => {
+        clearTimeout(timer);
+        wakeUp = null;
+        resolve();
+      };
+    });
+
+  const loop = async () => {
+    while (!stopping) {
+      let failed = false;
+      try {
+        await cycle();
+      } catch (err) {
+        failed = true;
+        deps.logger?.error({ err }, 'applying callbacks failed; retrying');
+      }
+      if (stopping) break;
+      await sleep(failed ? Math.max(options.intervalMs, ERROR_BACKOFF_MS) : options.intervalMs);
+    }
+  };
+  const done = loop();
+
+  return {
+    wake: () => {
+      if (wakeUp) wakeUp();
+      else woken = true;
+    },
+    async stop() {
+      stopping = true;
+      wakeUp?.();
+      await done;
+    },
+  };
+}

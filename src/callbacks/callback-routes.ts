@@ -1,0 +1,183 @@
+import formbody from '@fastify/formbody';
+import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
+import { SbError } from '../errors/index.ts';
+import type { Metrics } from '../observability/index.ts';
+import {
+  type BatcherOptions,
+  type CallbackInsertResult,
+  type Db,
+  insertCallbackEvents,
+  type NewCallbackEvent,
+  WriteBatcher,
+} from '../store/index.ts';
+import { TwilioSignatureVerifier } from './twilio-signature-verifier.ts';
+
+/** Why a callback was refused. */
+export type CallbackRejectReason = 'bad_signature' | 'invalid';
+
+/** What the webhook routes work with. */
+export interface CallbackRouteDeps {
+  db: Db;
+  logger?: Logger | undefined;
+  /** `sb_callbacks_total` by result and `sb_callback_failures_total` by reason. */
+  metrics?: Pick<Metrics, 'callbacks' | 'callbackRejected'> | undefined;
+  /** Called for every refused callback. */
+  onRejected?: ((reason: CallbackRejectReason) => void) | undefined;
+  clock?: (() => number) | undefined;
+}
+
+/** How the webhook routes verify and store callbacks. */
+export interface CallbackRouteOptions {
+  /**
+   * The gateway's public base URL as Twilio calls it (e.g. `https://gw.example.com`, the
+   * proxy's address when behind one). The signed URL is this plus the path and query as
+   * received. A function is read on every request (the URL may be known only after listen).
+   */
+  publicUrl: string | (() => string);
+  authToken: string;
+  /** The auth token before the last rotation, still accepted. */
+  previousAuthToken?: string | undefined;
+  /** Group commit of stored callbacks (default 256 a batch, 1 ms wait). */
+  batch?: BatcherOptions | undefined;
+  /** Largest accepted callback body in bytes (default 64 KiB). */
+  bodyLimit?: number | undefined;
+}
+
+export const STATUS_CALLBACK_PATH = '/webhooks/twilio/status';
+export const INBOUND_PATH = '/webhooks/twilio/inbound';
+
+type FormParams = Record<string, string | string[]>;
+
+const EMPTY_TWIML = '<Response/>';
+const KEYWORD = /^[\p{L}\p{N}]{1,16}$/u;
+
+/**
+ * The Twilio webhook endpoints, as a Fastify plugin. Each callback is verified
+ * (`X-Twilio-Signature`, current or previous token), stored once (deduplicated) through a
+ * group commit, and answered once durable; applying status callbacks happens elsewhere
+ * (`startCallbackApplier`). A refused callback changes nothing.
+ * - `POST /webhooks/twilio/status?mid=<our id>` → 204.
+ * - `POST /webhooks/twilio/inbound` → 200 with empty TwiML. The body is not stored, only
+ *   its keyword when it is a single short word (for STOP / START / HELP handling).
+ */
+export function callbackRoutes(deps: CallbackRouteDeps, options: CallbackRouteOptions): FastifyPluginAsync {
+  const verifier = new TwilioSignatureVerifier(options);
+  const clock = deps.clock ?? Date.now;
+  const bodyLimit = options.bodyLimit ?? 64 * 1024;
+  const baseUrl = () =>
+    (typeof options.publicUrl === 'function' ? options.publicUrl() : options.publicUrl).replace(/\/+$/, '');
+
+  return async (app: FastifyInstance) => {
+    const batcher = new WriteBatcher<NewCallbackEvent, CallbackInsertResult>(
+      (items) => insertCallbackEvents(deps.db, items),
+      options.batch ?? { maxBatch: 256, maxWaitMs: 1 },
+    );
+    app.addHook('onClose', async () => batcher.drain());
+    // Scoped to this plugin: other routes keep their own parsers.
+    if (!app.hasContentTypeParser('application/x-www-form-urlencoded')) await app.register(formbody);
+
+    const reject = (reply: FastifyReply, req: FastifyRequest, reason: CallbackRejectReason, err: SbError) => {
+      deps.metrics?.callbackRejected.inc({ reason });
+      deps.onRejected?.(reason);
+      deps.logger?.warn({ reason, path: req.url.split('?')[0] }, 'callback refused');
+      return reply.code(err.status).send(err.toBody());
+    };
+
+    /** Verifies the request; returns its parameters, or undefined once it has been refused. */
+    const verified = (req: FastifyRequest, reply: FastifyReply): FormParams | undefined => {
+      const params = formParams(req.body);
+      const header = req.headers['x-twilio-signature'];
+      if (!verifier.verify(baseUrl() + req.url, params, typeof header === 'string' ? header : undefined)) {
+        void reject(reply, req, 'bad_signature', new SbError('SB_CALLBACK_BAD_SIGNATURE'));
+        return undefined;
+      }
+      return params;
+    };
+
+    const store = async (reply: FastifyReply, event: NewCallbackEvent): Promise<boolean> => {
+      try {
+        const result = await batcher.submit(event);
+        deps.metrics?.callbacks.inc({ result });
+        return true;
+      } catch (err) {
+        deps.logger?.error({ err, kind: event.kind }, 'callback could not be stored');
+        const e = new SbError('SB_INTERNAL', 'The callback could not be stored; retry later.', {
+          cause: err,
+        });
+        await reply.code(e.status).send(e.toBody());
+        return false;
+      }
+    };
+
+    app.post(STATUS_CALLBACK_PATH, { bodyLimit }, async (req, reply) => {
+      const params = verified(req, reply);
+      if (!params) return reply;
+      const sid = single(params.MessageSid);
+      const status = single(params.MessageStatus);
+      if (!sid || !status) {
+        const err = new SbError('SB_CALLBACK_INVALID', 'MessageSid and MessageStatus are required.', {
+          field: sid ? 'MessageStatus' : 'MessageSid',
+        });
+        return reject(reply, req, 'invalid', err);
+      }
+      const mid = single((req.query as Record<string, string | string[] | undefined>).mid);
+      const ok = await store(reply, {
+        kind: 'status',
+        providerSid: sid,
+        messageId: mid || null,
+        status,
+        errorCode: single(params.ErrorCode) || null,
+        params,
+        receivedAt: clock(),
+      });
+      return ok ? reply.code(204).send() : reply;
+    });
+
+    app.post(INBOUND_PATH, { bodyLimit }, async (req, reply) => {
+      const params = verified(req, reply);
+      if (!params) return reply;
+      const sid = single(params.MessageSid);
+      if (!sid || !single(params.From) || !single(params.To)) {
+        const err = new SbError('SB_CALLBACK_INVALID', 'MessageSid, From and To are required.', {
+          field: sid ? (single(params.From) ? 'To' : 'From') : 'MessageSid',
+        });
+        return reject(reply, req, 'invalid', err);
+      }
+      const { Body: body, ...kept } = params;
+      const keyword = keywordOf(single(body));
+      const ok = await store(reply, {
+        kind: 'inbound',
+        providerSid: sid,
+        messageId: null,
+        status: single(params.SmsStatus) || 'received',
+        errorCode: null,
+        params: keyword ? { ...kept, BodyKeyword: keyword } : kept,
+        receivedAt: clock(),
+      });
+      return ok ? reply.code(200).header('content-type', 'text/xml').send(EMPTY_TWIML) : reply;
+    });
+  };
+}
+
+/** The upper-cased body when it is one short word (`stop` → `STOP`), else undefined. */
+export function keywordOf(body: string | undefined): string | undefined {
+  const word = body?.trim();
+  return word && KEYWORD.test(word) ? word.toUpperCase() : undefined;
+}
+
+/** The form parameters of a request: strings, or arrays of strings for repeated names. */
+function formParams(body: unknown): FormParams {
+  // No prototype: a parameter named `__proto__` stays an ordinary key.
+  const out: FormParams = Object.create(null);
+  if (typeof body !== 'object' || body === null) return out;
+  for (const [k, v] of Object.entries(body)) {
+    if (typeof v === 'string') out[k] = v;
+    else if (Array.isArray(v) && v.every((x) => typeof x === 'string')) out[k] = v;
+  }
+  return out;
+}
+
+function single(v: string | readonly string[] | undefined): string | undefined {
+  return typeof v === 'string' ? v : undefined;
+}

@@ -1,0 +1,196 @@
+import type { AttemptRow, EventRow, MessageRow } from '../store/index.ts';
+
+/** A message as the API shows it to its tenant (camelCase, times as ISO 8601). */
+export interface MessageResource {
+  id: string;
+  to: string;
+  channel: string;
+  purpose: string;
+  status: string;
+  body: string | null;
+  template: { id: string; variables: Record<string, string> | null } | null;
+  mediaUrls: string[] | null;
+  userId: string | null;
+  correlationId: string | null;
+  idempotencyKey: string | null;
+  pool: string;
+  sender: string | null;
+  providerSid: string | null;
+  attempts: number;
+  errorCode: string | null;
+  providerErrorCode: number | null;
+  errorMessage: string | null;
+  createdAt: string;
+  updatedAt: string;
+  submittedAt: string | null;
+  sentAt: string | null;
+  finalAt: string | null;
+  /** From intake to delivery, once delivered. */
+  latencyMs: number | null;
+}
+
+/** A message's attempts and status events, oldest first. */
+export interface MessageHistory {
+  attempts: {
+    attempt: number;
+    sender: string;
+    startedAt: string;
+    finishedAt: string | null;
+    outcome: string;
+    httpStatus: number | null;
+    providerSid: string | null;
+    providerErrorCode: number | null;
+    errorCode: string | null;
+  }[];
+  events: { status: string; at: string; providerErrorCode: number | null; source: string }[];
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+const isoOrNull = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+/** The API view of a stored message. */
+export function toMessageResource(row: MessageRow): MessageResource {
+  const delivered = (row.status === 'delivered' || row.status === 'read') && row.final_at !== null;
+  return {
+    id: row.id,
+    to: row.recipient,
+    channel: row.channel,
+    purpose: row.purpose,
+    status: row.status,
+    body: row.body,
+    template:
+      row.content_sid === null
+        ? null
+        : {
+            id: row.content_sid,
+            variables: row.content_variables === null ? null : JSON.parse(row.content_variables),
+          },
+    mediaUrls: row.media_urls === null ? null : JSON.parse(row.media_urls),
+    userId: row.user_id,
+    correlationId: row.correlation_id,
+    idempotencyKey: row.idempotency_key,
+    pool: row.pool_id,
+    sender: row.sender,
+    providerSid: row.provider_sid,
+    attempts: row.attempts,
+    errorCode: row.error_code,
+    providerErrorCode: row.provider_error_code,
+    errorMessage: row.error_message,
+    createdAt: iso(row.created_at),
+    updatedAt: iso(row.updated_at),
+    submittedAt: isoOrNull(row.submitted_at),
+    sentAt: isoOrNull(row.sent_at),
+    finalAt: isoOrNull(row.final_at),
+    latencyMs: delivered ? (row.final_at as number) - row.created_at : null,
+  };
+}
+
+/** The API view of a message's history. */
+export function toMessageHistory(history: { attempts: AttemptRow[]; events: EventRow[] }): MessageHistory {
+  return {
+    attempts: history.attempts.map((a) => ({
+      attempt: a.attempt,
+      sender: a.sender,
+      startedAt: iso(a.started_at),
+      finishedAt: isoOrNull(a.finished_at),
+      outcome: a.outcome,
+      httpStatus: a.http_status,
+      providerSid: a.provider_sid,
+      providerErrorCode: a.provider_error_code,
+      errorCode: a.error_code,
+    })),
+    events: history.events.map((e) => ({
+      status: e.status,
+      at: iso(e.at),
+      providerErrorCode: e.provider_error_code,
+      source: e.source,
+    })),
+  };
+}
+
+// Response schemas: Fastify serializes with them (fast-json-stringify), and they double as
+// an allowlist, so nothing outside them ever leaves. Keep in sync with the interfaces above.
+const str = { type: 'string' } as const;
+const strOrNull = { type: ['string', 'null'] } as const;
+const intOrNull = { type: ['integer', 'null'] } as const;
+
+/** JSON schema of `MessageResource` (plus `replay` on POST answers). */
+export const messageResourceJsonSchema = {
+  type: 'object',
+  properties: {
+    id: str,
+    to: str,
+    channel: str,
+    purpose: str,
+    status: str,
+    body: strOrNull,
+    template: {
+      anyOf: [
+        {
+          type: 'object',
+          properties: {
+            id: str,
+            variables: { anyOf: [{ type: 'object', additionalProperties: str }, { type: 'null' }] },
+          },
+        },
+        { type: 'null' },
+      ],
+    },
+    mediaUrls: { anyOf: [{ type: 'array', items: str }, { type: 'null' }] },
+    userId: strOrNull,
+    correlationId: strOrNull,
+    idempotencyKey: strOrNull,
+    pool: str,
+    sender: strOrNull,
+    providerSid: strOrNull,
+    attempts: { type: 'integer' },
+    errorCode: strOrNull,
+    providerErrorCode: intOrNull,
+    errorMessage: strOrNull,
+    createdAt: str,
+    updatedAt: str,
+    submittedAt: strOrNull,
+    sentAt: strOrNull,
+    finalAt: strOrNull,
+    latencyMs: intOrNull,
+    replay: { type: 'boolean' },
+  },
+} as const;
+
+/** JSON schema of `MessageHistory`. */
+export const messageHistoryJsonSchema = {
+  type: 'object',
+  properties: {
+    attempts: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: {
+          attempt: { type: 'integer' },
+          sender: str,
+          startedAt: str,
+          finishedAt: strOrNull,
+          outcome: str,
+          httpStatus: intOrNull,
+          providerSid: strOrNull,
+          providerErrorCode: intOrNull,
+          errorCode: strOrNull,
+        },
+      },
+    },
+    events: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: { status: str, at: str, providerErrorCode: intOrNull, source: str },
+      },
+    },
+  },
+} as const;
+
+/** JSON schema of the `{ error: { code, message, field? } }` body. */
+export const errorBodyJsonSchema = {
+  type: 'object',
+  properties: { code: str, message: str, field: str },
+  required: ['code', 'message'],
+} as const;

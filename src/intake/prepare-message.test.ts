@@ -1,0 +1,86 @@
+import { createHash } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { SbError } from '../errors/index.ts';
+import { createRouter } from '../routing/index.ts';
+import { type MessageInput, parseMessageInput } from './message-input.ts';
+import { createNumberValidator } from './phone-numbers.ts';
+import { canonicalPayload, prepareMessage } from './prepare-message.ts';
+
+const input = (raw: Record<string, unknown>, header?: string): MessageInput => {
+  const parsed = parseMessageInput(raw, header);
+  if (parsed instanceof SbError) throw parsed;
+  return parsed;
+};
+
+describe('canonicalPayload', () => {
+  it('is the same whatever the order of template variables or whether the channel was defaulted', () => {
+    const a = input({
+      to: '+14155550123',
+      purpose: 'otp',
+      template: { id: 't', variables: { a: '1', b: '2' } },
+    });
+    const b = input({
+      template: { variables: { b: '2', a: '1' }, id: 't' },
+      channel: 'sms',
+      purpose: 'otp',
+      to: '+14155550123',
+    });
+    expect(canonicalPayload(a, '+14155550123')).toBe(canonicalPayload(b, '+14155550123'));
+  });
+
+  it('differs when any meaningful field differs, but not with the idempotency key', () => {
+    const base = { to: '+14155550123', body: 'hi', purpose: 'otp' };
+    const hash = (raw: Record<string, unknown>) => canonicalPayload(input(raw), '+14155550123');
+    expect(hash(base)).toBe(hash({ ...base, idempotencyKey: 'x' }));
+    for (const change of [
+      { body: 'ho' },
+      { purpose: 'transactional' },
+      { userId: 'u' },
+      { correlationId: 'c' },
+    ]) {
+      expect(hash({ ...base, ...change })).not.toBe(hash(base));
+    }
+    // A body and a template id with the same text are different payloads.
+    expect(hash({ to: base.to, purpose: 'otp', template: { id: 'hi' } })).not.toBe(hash(base));
+  });
+});
+
+describe('prepareMessage', () => {
+  const router = createRouter([
+    {
+      id: 'tx',
+      senderType: 'long_code',
+      channel: 'sms',
+      purposes: ['otp'],
+      countries: ['US'],
+      numbers: [{ address: '+14155550100', mps: 1 }],
+      burst: 1,
+      priority: 100,
+    },
+  ]);
+  const ctx = { tenantId: 't', router, validateNumber: createNumberValidator(2), now: 5 };
+
+  it('builds the row with hashes, pool, country and ordering key', () => {
+    const row = prepareMessage(input({ to: '+14155550123', body: 'hi', purpose: 'otp' }), ctx);
+    if (row instanceof SbError) throw row;
+    expect(row).toMatchObject({
+      tenantId: 't',
+      recipient: '+14155550123',
+      country: 'US',
+      poolId: 'tx',
+      orderKey: 't:+14155550123',
+      bodyHash: createHash('sha256').update('hi').digest('hex'),
+      now: 5,
+    });
+    expect(row.id).toMatch(/^msg_[0-9a-f]{32}$/);
+  });
+
+  it('keeps validating correctly once the number cache is full', () => {
+    for (const to of ['+14155550123', '+14155550124', '+14155550125', '+1415555012', '+14155550123']) {
+      const row = prepareMessage(input({ to, body: 'hi', purpose: 'otp' }), ctx);
+      expect(row instanceof SbError ? row.code : 'ok').toBe(
+        to.length === 12 ? 'ok' : 'SB_INTAKE_INVALID_NUMBER',
+      );
+    }
+  });
+});

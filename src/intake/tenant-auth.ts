@@ -1,0 +1,38 @@
+import { createHash } from 'node:crypto';
+
+/** A tenant and the SHA-256 digests (hex) of its API keys. */
+export interface TenantKeys {
+  id: string;
+  apiKeySha256: readonly string[];
+}
+
+/** Resolves an `Authorization` header to a tenant id, or undefined. */
+export type Authenticator = (authorization: string | undefined) => string | undefined;
+
+const MAX_KEY_LENGTH = 512;
+
+/**
+ * Authenticates `Authorization: Bearer <key>` against stored key digests. The presented
+ * key is hashed and the digest looked up, so no comparison ever runs over a stored secret
+ * (and the time taken does not depend on how much of a key matched).
+ */
+export function createAuthenticator(tenants: readonly TenantKeys[]): Authenticator {
+  const byDigest = new Map<string, string>();
+  for (const t of tenants) {
+    for (const digest of t.apiKeySha256) {
+      const normalized = digest.toLowerCase();
+      const owner = byDigest.get(normalized);
+      if (owner !== undefined && owner !== t.id) {
+        throw new Error(`one API key is configured for two tenants (${owner}, ${t.id})`);
+      }
+      byDigest.set(normalized, t.id);
+    }
+  }
+  return (authorization) => {
+    if (authorization === undefined || authorization.length < 8) return undefined;
+    if (authorization.slice(0, 7).toLowerCase() !== 'bearer ') return undefined;
+    const key = authorization.slice(7).trim();
+    if (key.length === 0 || key.length > MAX_KEY_LENGTH) return undefined;
+    return byDigest.get(createHash('sha256').update(key, 'utf8').digest('hex'));
+  };
+}

@@ -1,0 +1,277 @@
+import type { Insertable, Selectable, Transaction, Updateable } from 'kysely';
+import type { Db } from './dialect.ts';
+import type { MessageRow } from './message-store.ts';
+import * as pgSql from './postgres/claim-callbacks.ts';
+import {
+  type CallbackEventsTable,
+  type Database,
+  type MessageStatus,
+  type MessagesTable,
+  STATUS_RANK,
+} from './schema.ts';
+import * as sqliteSql from './sqlite/claim-callbacks.ts';
+
+/** A stored provider callback. */
+export type CallbackEventRow = Selectable<CallbackEventsTable>;
+
+/** What a callback reports: a status change of one of our messages, or an inbound message. */
+export type CallbackKind = 'status' | 'inbound';
+
+/** A verified callback as the webhook hands it to the store. */
+export interface NewCallbackEvent {
+  kind: CallbackKind;
+  /** Twilio's `MessageSid`. */
+  providerSid: string;
+  /** Our message id, from the `mid` query parameter of the StatusCallback URL. */
+  messageId: string | null;
+  /** Twilio's `MessageStatus` (or `SmsStatus` for inbound), as received. */
+  status: string;
+  /** Twilio's `ErrorCode`, as received. */
+  errorCode: string | null;
+  /** The parameters to keep (the webhook leaves out what must not be stored). */
+  params: Record<string, string | string[]>;
+  receivedAt: number;
+}
+
+/** Per-item result of storing callbacks. */
+export type CallbackInsertResult = 'stored' | 'duplicate';
+
+/** A status change applied to a message. */
+export interface CallbackTransition {
+  messageId: string;
+  from: MessageStatus;
+  to: MessageStatus;
+  providerErrorCode: number | null;
+  /** When the callback arrived (SMS callbacks carry no event time). */
+  at: number;
+  /** When the message was accepted at intake (for delivery latency). */
+  createdAt: number;
+}
+
+/** What one pass of `applyCallbackEvents` did. */
+export interface ApplyCallbacksResult {
+  /** Events marked applied, whether or not they changed their message. */
+  applied: number;
+  /** Events that matched no message and were kept aside. */
+  orphaned: number;
+  transitions: CallbackTransition[];
+}
+
+/** How Twilio's statuses map onto ours; any other status is recorded but changes nothing. */
+const TWILIO_STATUS = new Map<string, MessageStatus>([
+  ['accepted', 'submitted'],
+  ['scheduled', 'submitted'],
+  ['queued', 'submitted'],
+  ['sending', 'submitted'],
+  ['sent', 'sent'],
+  ['delivered', 'delivered'],
+  ['undelivered', 'undelivered'],
+  ['failed', 'failed'],
+  ['read', 'read'],
+]);
+
+const INSERT_CHUNK = 500;
+const MAX_INT4 = 2_147_483_647;
+
+const sqlFor = (db: Db) => (db.dialect === 'postgres' ? pgSql : sqliteSql);
+
+/**
+ * The key a callback is stored once under. A repeated delivery of one status is a
+ * duplicate; a later status of the same message is not (never dedupe on the SID alone).
+ */
+export function callbackDedupeKey(
+  e: Pick<NewCallbackEvent, 'kind' | 'providerSid' | 'status' | 'errorCode'>,
+) {
+  return `${e.kind}:${e.providerSid}:${e.status}:${e.errorCode ?? ''}`;
+}
+
+/** Our status for a Twilio message status, or undefined for one we do not track. */
+export function messageStatusFor(twilioStatus: string): MessageStatus | undefined {
+  return TWILIO_STATUS.get(twilioStatus);
+}
+
+/**
+ * Stores callbacks in one transaction, each once: a callback whose dedupe key is already
+ * stored (or appears earlier in the same batch) is a `duplicate`. Nothing is applied here.
+ */
+export async function insertCallbackEvents(
+  db: Db,
+  events: NewCallbackEvent[],
+): Promise<CallbackInsertResult[]> {
+  if (events.length === 0) return [];
+  const keys = events.map(callbackDedupeKey);
+  const firstIndex = new Map<string, number>();
+  const rows: Insertable<CallbackEventsTable>[] = [];
+  for (const [i, e] of events.entries()) {
+    const key = keys[i]!;
+    if (firstIndex.has(key)) continue;
+    firstIndex.set(key, i);
+    rows.push({
+      dedupe_key: key,
+      kind: e.kind,
+      provider_sid: e.providerSid,
+      message_id: e.messageId,
+      status: e.status,
+      provider_error_code: parseErrorCode(e.errorCode),
+      params: JSON.stringify(e.params),
+      received_at: e.receivedAt,
+      applied_at: null,
+      orphan: 0,
+    });
+  }
+  const stored = await db.kysely.transaction().execute(async (trx) => {
+    const out = new Set<string>();
+    for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
+      const inserted = await trx
+        .insertInto('callback_events')
+        .values(rows.slice(i, i + INSERT_CHUNK))
+        .onConflict((oc) => oc.column('dedupe_key').doNothing())
+        .returning('dedupe_key')
+        .execute();
+      for (const r of inserted) out.add(r.dedupe_key);
+    }
+    return out;
+  });
+  return keys.map((k, i) => (stored.has(k) && firstIndex.get(k) === i ? 'stored' : 'duplicate'));
+}
+
+/**
+ * Applies up to `limit` stored status callbacks in one transaction, in arrival order.
+ * Each finds its message by our id (`mid`) or else by the provider SID. Status only moves
+ * to a higher rank (`read` only over `delivered`); a repeat or a late, lower status changes
+ * nothing but is marked applied. A callback with no message is kept as an orphan (never
+ * lost) and matched again once it is `orphanRetryAfterMs` old and its message exists.
+ * On PostgreSQL several processes can apply side by side (SKIP LOCKED).
+ */
+export async function applyCallbackEvents(
+  db: Db,
+  args: { limit: number; now: number; orphanRetryAfterMs: number },
+): Promise<ApplyCallbacksResult> {
+  const q = sqlFor(db);
+  return db.kysely.transaction().execute(async (trx) => {
+    const events = await q.claimCallbacks(trx, args);
+    if (events.length === 0) return { applied: 0, orphaned: 0, transitions: [] };
+    const ids = unique(events.flatMap((e) => (e.message_id === null ? [] : [e.message_id])));
+    const sids = unique(events.map((e) => e.provider_sid));
+    const messages = await q.lockMessagesFor(trx, { ids, sids });
+    const byId = new Map(messages.map((m) => [m.id, { ...m }]));
+    const bySid = new Map<string, MessageRow>();
+    for (const m of byId.values()) if (m.provider_sid !== null) bySid.set(m.provider_sid, m);
+
+    const orphans: number[] = [];
+    const applied: number[] = [];
+    const groups = new Map<string, CallbackEventRow[]>();
+    for (const e of events) {
+      const m = (e.message_id === null ? undefined : byId.get(e.message_id)) ?? bySid.get(e.provider_sid);
+      if (!m) {
+        orphans.push(e.id);
+        continue;
+      }
+      const group = groups.get(m.id);
+      if (group) group.push(e);
+      else groups.set(m.id, [e]);
+    }
+
+    const transitions: CallbackTransition[] = [];
+    for (const [id, group] of groups) {
+      const m = byId.get(id)!;
+      for (const e of group) {
+        const t = await applyOne(trx, m, e, bySid, args.now);
+        if (t) transitions.push(t);
+        applied.push(e.id);
+      }
+    }
+
+    if (transitions.length > 0) {
+      await trx
+        .insertInto('message_events')
+        .values(
+          transitions.map((t) => ({
+            message_id: t.messageId,
+            status: t.to,
+            at: t.at,
+            provider_error_code: t.providerErrorCode,
+            source: 'callback',
+          })),
+        )
+        .execute();
+    }
+    if (applied.length > 0) {
+      await trx
+        .updateTable('callback_events')
+        .set({ applied_at: args.now, orphan: 0 })
+        .where('id', 'in', applied)
+        .execute();
+    }
+    if (orphans.length > 0) {
+      await trx.updateTable('callback_events').set({ orphan: 1 }).where('id', 'in', orphans).execute();
+    }
+    return { applied: applied.length, orphaned: orphans.length, transitions };
+  });
+}
+
+/** Callbacks kept aside because no message matched them (yet). */
+export async function countOrphans(db: Db): Promise<number> {
+  const row = await db.kysely
+    .selectFrom('callback_events')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('orphan', '=', 1)
+    .where('applied_at', 'is', null)
+    .executeTakeFirst();
+  return Number(row?.n ?? 0);
+}
+
+/** Moves one message forward for one callback, if the callback is ahead of it. */
+async function applyOne(
+  trx: Transaction<Database>,
+  m: MessageRow,
+  e: CallbackEventRow,
+  bySid: Map<string, MessageRow>,
+  now: number,
+): Promise<CallbackTransition | null> {
+  const to = messageStatusFor(e.status);
+  if (!to) return null;
+  const rank = STATUS_RANK[to];
+  const moves = to === 'read' ? m.status === 'delivered' : rank > m.status_rank;
+  if (!moves) return null;
+  const at = e.received_at;
+  // Any callback proves the provider has the message: no lease or reconciliation is needed.
+  const set: Updateable<MessagesTable> = {
+    status: to,
+    status_rank: rank,
+    lease_owner: null,
+    lease_expires_at: null,
+    needs_reconcile: 0,
+    updated_at: now,
+  };
+  // provider_sid is UNIQUE: adopt the SID only when no other message holds it.
+  if (m.provider_sid === null && !bySid.has(e.provider_sid)) set.provider_sid = e.provider_sid;
+  if (m.submitted_at === null) set.submitted_at = at;
+  if (rank >= STATUS_RANK.sent && to !== 'failed' && m.sent_at === null) set.sent_at = at;
+  if (rank >= STATUS_RANK.delivered && m.final_at === null) set.final_at = at;
+  if (e.provider_error_code !== null) {
+    set.provider_error_code = e.provider_error_code;
+    set.error_code = `twilio:${e.provider_error_code}`;
+  }
+  const update = trx.updateTable('messages').set(set).where('id', '=', m.id);
+  // Re-checked in the UPDATE itself, so a concurrent writer can never make status regress.
+  const res = await (to === 'read'
+    ? update.where('status', '=', 'delivered')
+    : update.where('status_rank', '<', rank)
+  ).executeTakeFirst();
+  if (Number(res.numUpdatedRows) !== 1) return null;
+  const from = m.status;
+  Object.assign(m, set);
+  if (set.provider_sid) bySid.set(set.provider_sid, m);
+  return { messageId: m.id, from, to, providerErrorCode: e.provider_error_code, at, createdAt: m.created_at };
+}
+
+function parseErrorCode(raw: string | null): number | null {
+  if (raw === null || !/^\d{1,10}$/.test(raw.trim())) return null;
+  const n = Number(raw.trim());
+  return n <= MAX_INT4 ? n : null;
+}
+
+function unique<T>(xs: T[]): T[] {
+  return [...new Set(xs)];
+}
