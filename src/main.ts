@@ -1,8 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import { startCallbackApplier } from './callbacks/index.ts';
-import { callbackRoutes } from './callbacks/index.ts';
+import { callbackRoutes, startCallbackApplier } from './callbacks/index.ts';
 import { type GatewayConfig, hashApiKey, type PoolConfig } from './config/index.ts';
 import { EMBEDDED_POOLS, embeddedSimulatorConfig } from './embedded-defaults.ts';
 import { SbError } from './errors/index.ts';
@@ -50,15 +49,33 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
   try {
     let simulator: Simulator | null = null;
     let pools = config.pools;
-    let twilio = { accountSid: config.twilio.accountSid, authToken: config.twilio.authToken, previousAuthToken: config.twilio.previousAuthToken, baseUrl: config.twilio.baseUrl };
+    let twilio = {
+      accountSid: config.twilio.accountSid,
+      authToken: config.twilio.authToken,
+      previousAuthToken: config.twilio.previousAuthToken,
+      baseUrl: config.twilio.baseUrl,
+    };
     if (!twilio.accountSid || !twilio.authToken) {
       if (pools.length === 0) pools = EMBEDDED_POOLS;
-      simulator = await startSimulator({ seed: options.simulatorSeed ?? 42, config: embeddedSimulatorConfig(pools), port: 0 });
+      simulator = await startSimulator({
+        seed: options.simulatorSeed ?? 42,
+        config: embeddedSimulatorConfig(pools),
+        port: 0,
+      });
       closers.unshift(() => simulator!.stop());
-      twilio = { accountSid: simulator.accountSid, authToken: simulator.authToken, previousAuthToken: undefined, baseUrl: simulator.url };
-      logger.warn({ simulator: simulator.url }, 'no Twilio credentials configured: sending to the embedded carrier simulator');
+      twilio = {
+        accountSid: simulator.accountSid,
+        authToken: simulator.authToken,
+        previousAuthToken: undefined,
+        baseUrl: simulator.url,
+      };
+      logger.warn(
+        { simulator: simulator.url },
+        'no Twilio credentials configured: sending to the embedded carrier simulator',
+      );
     }
-    if (pools.length === 0) throw new SbError('SB_CONFIG_INVALID', 'no sender pools configured (pools: in the config file)');
+    if (pools.length === 0)
+      throw new SbError('SB_CONFIG_INVALID', 'no sender pools configured (pools: in the config file)');
 
     let tenants = config.tenants;
     let generatedApiKey: string | null = null;
@@ -82,7 +99,12 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     );
     closers.unshift(() => provider.close());
 
-    const app = Fastify({ bodyLimit: config.server.bodyLimitBytes, logger: false, forceCloseConnections: true, return503OnClosing: true });
+    const app = Fastify({
+      bodyLimit: config.server.bodyLimitBytes,
+      logger: false,
+      forceCloseConnections: true,
+      return503OnClosing: true,
+    });
     installErrorHandler(app);
     let ready = false;
     let stopping = false;
@@ -107,7 +129,11 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
       await app.register(
         callbackRoutes(
           { db, logger, metrics },
-          { publicUrl: () => publicUrl, authToken: twilio.authToken!, previousAuthToken: twilio.previousAuthToken },
+          {
+            publicUrl: () => publicUrl,
+            authToken: twilio.authToken!,
+            previousAuthToken: twilio.previousAuthToken,
+          },
         ),
       );
     }
@@ -135,7 +161,9 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
         )
       : null;
     dispatcher?.start();
-    const applier = worker ? startCallbackApplier({ db, logger, metrics }, { intervalMs: 20, batch: 500 }) : null;
+    const applier = worker
+      ? startCallbackApplier({ db, logger, metrics }, { intervalMs: 20, batch: 500 })
+      : null;
     ready = true;
 
     return {

@@ -88,7 +88,9 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv = process.en
 
   program
     .command('serve')
-    .description('Run the gateway: intake API, dispatcher and callbacks (embedded simulator when no Twilio credentials are set)')
+    .description(
+      'Run the gateway: intake API, dispatcher and callbacks (embedded simulator when no Twilio credentials are set)',
+    )
     .option('-p, --port <port>', 'port to listen on (SWITCHBOARD_PORT, default 8080)', toPort)
     .option('--host <host>', 'address to listen on (SWITCHBOARD_HOST, default 127.0.0.1)')
     .option('--db <url>', 'sqlite:./data/switchboard.db (default) or postgres://… (SWITCHBOARD_DB)')
@@ -96,49 +98,74 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv = process.en
     .option('--role <role>', 'all | api | worker (SWITCHBOARD_ROLE)')
     .option('--public-url <url>', 'base URL Twilio calls back (SWITCHBOARD_PUBLIC_URL)')
     .option('--seed <n>', 'seed of the embedded simulator', '42')
-    .action(async (opts: { port?: number; host?: string; db?: string; config?: string; role?: ConfigOverrides['role']; publicUrl?: string; seed: string }) => {
-      const log = createLogger({ level: env.LOG_LEVEL ?? 'info' });
-      let config: ReturnType<typeof loadGatewayConfig>;
-      try {
-        config = loadGatewayConfig({ configFile: opts.config, port: opts.port, host: opts.host, database: opts.db, role: opts.role, publicUrl: opts.publicUrl }, env);
-      } catch (err) {
-        if (err instanceof SbError) {
-          process.stderr.write(`${err.message}\n`);
-          process.exitCode = 2;
-          return;
+    .action(
+      async (opts: {
+        port?: number;
+        host?: string;
+        db?: string;
+        config?: string;
+        role?: ConfigOverrides['role'];
+        publicUrl?: string;
+        seed: string;
+      }) => {
+        const log = createLogger({ level: env.LOG_LEVEL ?? 'info' });
+        let config: ReturnType<typeof loadGatewayConfig>;
+        try {
+          config = loadGatewayConfig(
+            {
+              configFile: opts.config,
+              port: opts.port,
+              host: opts.host,
+              database: opts.db,
+              role: opts.role,
+              publicUrl: opts.publicUrl,
+            },
+            env,
+          );
+        } catch (err) {
+          if (err instanceof SbError) {
+            process.stderr.write(`${err.message}\n`);
+            process.exitCode = 2;
+            return;
+          }
+          throw err;
         }
-        throw err;
-      }
-      const gateway = await startGateway(config, { logger: log, simulatorSeed: Number(opts.seed) });
-      log.info({ url: gateway.url, role: config.role, database: config.database.replace(/\/\/[^@]*@/, '//***@') }, 'switchboard listening');
-      if (gateway.config.role !== 'worker') {
-        const key = gateway.generatedApiKey ?? '<your API key>';
-        process.stdout.write(
-          [
-            `Switchboard gateway on ${gateway.url} (role ${config.role}, ${gateway.simulator ? `embedded simulator at ${gateway.simulator.url}` : 'Twilio'})`,
-            gateway.generatedApiKey ? `  Development API key (tenant "default"): ${gateway.generatedApiKey}` : '',
-            '  Send a first message:',
-            `    curl -s ${gateway.url}/v1/messages -H 'Authorization: Bearer ${key}' -H 'Content-Type: application/json' \\`,
-            `      -d '{"to":"+14155550123","body":"Hello from Switchboard","purpose":"transactional"}'`,
-            `  Then: curl -s ${gateway.url}/v1/messages/<id> -H 'Authorization: Bearer ${key}'   ·   ${gateway.url}/metrics`,
-            '',
-          ]
-            .filter((l) => l !== '')
-            .join('\n') + '\n',
+        const gateway = await startGateway(config, { logger: log, simulatorSeed: Number(opts.seed) });
+        log.info(
+          { url: gateway.url, role: config.role, database: config.database.replace(/\/\/[^@]*@/, '//***@') },
+          'switchboard listening',
         );
-      }
-      let stopping = false;
-      const shutdown = async (signal: string) => {
-        if (stopping) return;
-        stopping = true;
-        log.info({ signal }, 'stopping: no new claims, finishing in-flight work');
-        await gateway.stop();
-        log.info('stopped');
-        process.exit(0);
-      };
-      process.once('SIGTERM', () => void shutdown('SIGTERM'));
-      process.once('SIGINT', () => void shutdown('SIGINT'));
-    });
+        if (gateway.config.role !== 'worker') {
+          const key = gateway.generatedApiKey ?? '<your API key>';
+          process.stdout.write(
+            [
+              `Switchboard gateway on ${gateway.url} (role ${config.role}, ${gateway.simulator ? `embedded simulator at ${gateway.simulator.url}` : 'Twilio'})`,
+              gateway.generatedApiKey
+                ? `  Development API key (tenant "default"): ${gateway.generatedApiKey}`
+                : '',
+              '  Send a first message:',
+              `    curl -s ${gateway.url}/v1/messages -H 'Authorization: Bearer ${key}' -H 'Content-Type: application/json' \\`,
+              `      -d '{"to":"+14155550123","body":"Hello from Switchboard","purpose":"transactional"}'`,
+              `  Then: curl -s ${gateway.url}/v1/messages/<id> -H 'Authorization: Bearer ${key}'   ·   ${gateway.url}/metrics`,
+              '',
+            ]
+              .filter((l) => l !== '')
+              .join('\n') + '\n',
+          );
+        }
+        let stopping = false;
+        const shutdown = async (signal: string) => {
+          if (stopping) return;
+          stopping = true;
+          log.info({ signal }, 'stopping: no new claims, finishing in-flight work');
+          await gateway.stop();
+          log.info('stopped');
+          process.exit(0);
+        };
+        process.once('SIGTERM', () => void shutdown('SIGTERM'));
+        process.once('SIGINT', () => void shutdown('SIGINT'));
+      },
+    );
 
   await program.parseAsync(argv);
 }

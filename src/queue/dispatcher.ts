@@ -149,7 +149,7 @@ export class Dispatcher {
             },
             plan,
           );
-          rows.forEach((row, i) => this.schedule(row, pool, assignments[i]!));
+          for (let i = 0; i < rows.length; i++) this.schedule(rows[i]!, pool, assignments[i]!);
         } catch (err) {
           this.deps.logger.error({ err, pool: pool.id }, 'claim failed');
         }

@@ -1,3 +1,16 @@
+export {
+  type ApplyCallbacksResult,
+  applyCallbackEvents,
+  type CallbackEventRow,
+  type CallbackInsertResult,
+  type CallbackKind,
+  type CallbackTransition,
+  callbackDedupeKey,
+  countOrphans,
+  insertCallbackEvents,
+  messageStatusFor,
+  type NewCallbackEvent,
+} from './callback-store.ts';
 export type { Db, DialectName } from './dialect.ts';
 export { parseDatabaseUrl } from './dialect.ts';
 export {
@@ -19,8 +32,8 @@ export {
   type ClaimPlan,
   claimPaced,
   type DispatchOutcome,
-  type PacingRow,
   knownProviderSids,
+  type PacingRow,
   queueStats,
   recordOutcomes,
   releaseExpiredLeases,
@@ -30,16 +43,3 @@ export {
 } from './queue-store.ts';
 export { type MessageStatus, STATUS_RANK } from './schema.ts';
 export { type BatcherOptions, WriteBatcher } from './write-batcher.ts';
-export {
-  type ApplyCallbacksResult,
-  applyCallbackEvents,
-  type CallbackEventRow,
-  type CallbackInsertResult,
-  type CallbackKind,
-  type CallbackTransition,
-  callbackDedupeKey,
-  countOrphans,
-  insertCallbackEvents,
-  messageStatusFor,
-  type NewCallbackEvent,
-} from './callback-store.ts';

@@ -77,7 +77,13 @@ export async function insertMessages(db: Db, items: NewMessage[]): Promise<Inser
       const rows = await trx
         .selectFrom('messages')
         .selectAll()
-        .where((eb) => eb.or(chunk.map((m) => eb.and([eb('tenant_id', '=', m.tenantId), eb('idempotency_key', '=', m.idempotencyKey)]))))
+        .where((eb) =>
+          eb.or(
+            chunk.map((m) =>
+              eb.and([eb('tenant_id', '=', m.tenantId), eb('idempotency_key', '=', m.idempotencyKey)]),
+            ),
+          ),
+        )
         .execute();
       for (const r of rows) existing.set(`${r.tenant_id}\u0000${r.idempotency_key}`, r);
     }
@@ -88,9 +94,18 @@ export async function insertMessages(db: Db, items: NewMessage[]): Promise<Inser
       if (!prior) throw new Error(`message ${m.id} was neither inserted nor found`);
       return { kind: prior.payload_hash === m.payloadHash ? 'replay' : 'conflict', row: prior };
     });
-    const events = [...created.values()].map((r) => ({ message_id: r.id, status: 'queued', at: r.created_at, provider_error_code: null, source: 'intake' }));
+    const events = [...created.values()].map((r) => ({
+      message_id: r.id,
+      status: 'queued',
+      at: r.created_at,
+      provider_error_code: null,
+      source: 'intake',
+    }));
     for (let i = 0; i < events.length; i += INSERT_CHUNK) {
-      await trx.insertInto('message_events').values(events.slice(i, i + INSERT_CHUNK)).execute();
+      await trx
+        .insertInto('message_events')
+        .values(events.slice(i, i + INSERT_CHUNK))
+        .execute();
     }
     return out;
   });

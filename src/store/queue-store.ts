@@ -363,6 +363,10 @@ export async function queueStats(
 /** Which of these provider SIDs already belong to a message, and to which (so reconciliation never adopts one twice). */
 export async function knownProviderSids(db: Db, sids: string[]): Promise<Map<string, string>> {
   if (sids.length === 0) return new Map();
-  const rows = await db.kysely.selectFrom('messages').select(['provider_sid', 'id']).where('provider_sid', 'in', sids).execute();
+  const rows = await db.kysely
+    .selectFrom('messages')
+    .select(['provider_sid', 'id'])
+    .where('provider_sid', 'in', sids)
+    .execute();
   return new Map(rows.map((r) => [r.provider_sid!, r.id]));
 }
