@@ -137,21 +137,17 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv = process.en
         );
         if (gateway.config.role !== 'worker') {
           const key = gateway.generatedApiKey ?? '<your API key>';
-          process.stdout.write(
-            [
-              `Switchboard gateway on ${gateway.url} (role ${config.role}, ${gateway.simulator ? `embedded simulator at ${gateway.simulator.url}` : 'Twilio'})`,
-              gateway.generatedApiKey
-                ? `  Development API key (tenant "default"): ${gateway.generatedApiKey}`
-                : '',
-              '  Send a first message:',
-              `    curl -s ${gateway.url}/v1/messages -H 'Authorization: Bearer ${key}' -H 'Content-Type: application/json' \\`,
-              `      -d '{"to":"+14155550123","body":"Hello from Switchboard","purpose":"transactional"}'`,
-              `  Then: curl -s ${gateway.url}/v1/messages/<id> -H 'Authorization: Bearer ${key}'   ·   ${gateway.url}/metrics`,
-              '',
-            ]
-              .filter((l) => l !== '')
-              .join('\n') + '\n',
-          );
+          const lines = [
+            `Switchboard gateway on ${gateway.url} (role ${config.role}, ${gateway.simulator ? `embedded simulator at ${gateway.simulator.url}` : 'Twilio'})`,
+            ...(gateway.generatedApiKey
+              ? [`  Development API key (tenant "default"): ${gateway.generatedApiKey}`]
+              : []),
+            '  Send a first message:',
+            `    curl -s ${gateway.url}/v1/messages -H 'Authorization: Bearer ${key}' -H 'Content-Type: application/json' \\`,
+            `      -d '{"to":"+14155550123","body":"Hello from Switchboard","purpose":"transactional"}'`,
+            `  Then: curl -s ${gateway.url}/v1/messages/<id> -H 'Authorization: Bearer ${key}'   ·   ${gateway.url}/metrics`,
+          ];
+          process.stdout.write(`${lines.join('\n')}\n`);
         }
         let stopping = false;
         const shutdown = async (signal: string) => {

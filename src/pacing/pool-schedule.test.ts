@@ -39,10 +39,12 @@ describe('poolClaimPlan', () => {
     );
     for (const address of ['+14155550100', '+14155550101']) {
       const times = slots.filter((s) => s.sender === address).map((s) => s.at);
-      for (let i = 1; i < times.length; i++) expect(times[i]! - times[i - 1]!).toBeGreaterThanOrEqual(100 - 1e-9);
+      for (let i = 1; i < times.length; i++)
+        expect(times[i]! - times[i - 1]!).toBeGreaterThanOrEqual(100 - 1e-9);
     }
     const all = slots.map((s) => s.at).sort((a, b) => a - b);
-    for (let i = 1; i < all.length; i++) expect(all[i]! - all[i - 1]!).toBeGreaterThanOrEqual(1000 / 15 - 1e-9);
+    for (let i = 1; i < all.length; i++)
+      expect(all[i]! - all[i - 1]!).toBeGreaterThanOrEqual(1000 / 15 - 1e-9);
     expect(new Set(slots.map((s) => s.sender)).size).toBe(2);
   });
 

@@ -58,7 +58,7 @@ export class WriteBatcher<I, R> {
     const batch = this.pending.splice(0, this.options.maxBatch);
     try {
       const results = await this.flush(batch.map((b) => b.item));
-      batch.forEach((b, i) => b.resolve(results[i] as R));
+      for (let i = 0; i < batch.length; i++) batch[i]!.resolve(results[i] as R);
     } catch (err) {
       for (const b of batch) b.reject(err);
     } finally {
