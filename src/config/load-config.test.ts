@@ -14,7 +14,13 @@ describe('loadGatewayConfig', () => {
   it('lets the environment and then the command line override the file', () => {
     const config = loadGatewayConfig(
       { configFile: 'examples/switchboard.yaml', port: 9999 },
-      { SWITCHBOARD_PORT: '7000', SWITCHBOARD_DB: 'postgres://x@h/db', TWILIO_ACCOUNT_SID: `AC${'1'.repeat(32)}`, TWILIO_AUTH_TOKEN: 'secret-token', SWITCHBOARD_API_KEY: 'k1' },
+      {
+        SWITCHBOARD_PORT: '7000',
+        SWITCHBOARD_DB: 'postgres://x@h/db',
+        TWILIO_ACCOUNT_SID: `AC${'1'.repeat(32)}`,
+        TWILIO_AUTH_TOKEN: 'secret-token',
+        SWITCHBOARD_API_KEY: 'k1',
+      },
     );
     expect(config.server.port).toBe(9999);
     expect(config.database).toBe('postgres://x@h/db');

@@ -277,14 +277,15 @@ export class MessageEngine {
       return;
     }
     const sentDelay = Math.min(config.callbacks.sentDelayMs, Math.max(0, outcome.latencyMs - 1));
+    // Chained, so the carrier's statuses always happen in order: sent, then the final one.
     this.later(sentDelay, () => {
       msg.price = price(msg, dest);
       this.transition(msg, 'sent', null);
-    });
-    this.later(Math.max(outcome.latencyMs, sentDelay + 1), () => {
-      this.transition(msg, outcome.final, outcome.errorCode);
-      if (outcome.readAfterMs !== null)
-        this.later(outcome.readAfterMs, () => this.transition(msg, 'read', null));
+      this.later(Math.max(1, outcome.latencyMs - sentDelay), () => {
+        this.transition(msg, outcome.final, outcome.errorCode);
+        if (outcome.readAfterMs !== null)
+          this.later(outcome.readAfterMs, () => this.transition(msg, 'read', null));
+      });
     });
   }
 

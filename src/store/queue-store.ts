@@ -172,7 +172,8 @@ export async function startAttempts(db: Db, items: AttemptStart[]): Promise<Set<
   if (items.length === 0) return new Set();
   return db.kysely.transaction().execute(async (trx) => {
     const held = new Set<string>();
-    for (const a of items) {
+    // Rows are locked in id order everywhere (here, outcomes, the callback applier): no deadlocks.
+    for (const a of [...items].sort((x, y) => (x.messageId < y.messageId ? -1 : 1))) {
       const res = await trx
         .updateTable('messages')
         .set({
@@ -210,8 +211,9 @@ export async function startAttempts(db: Db, items: AttemptStart[]): Promise<Set<
 /** Records provider outcomes in one transaction; status only ever moves forward. */
 export async function recordOutcomes(db: Db, outcomes: DispatchOutcome[]): Promise<void> {
   if (outcomes.length === 0) return;
+  const ordered = [...outcomes].sort((x, y) => (x.messageId < y.messageId ? -1 : 1));
   await db.kysely.transaction().execute(async (trx) => {
-    for (const o of outcomes) await recordOutcome(trx, o);
+    for (const o of ordered) await recordOutcome(trx, o);
   });
 }
 
@@ -221,6 +223,14 @@ async function recordOutcome(trx: Transaction<Database>, o: DispatchOutcome): Pr
     .where('message_id', '=', o.messageId)
     .where('attempt', '=', o.attempt);
   if (o.kind === 'accepted') {
+    await attempt
+      .set({
+        outcome: o.adopted ? 'adopted' : 'accepted',
+        finished_at: o.now,
+        http_status: o.httpStatus,
+        provider_sid: o.providerSid,
+      })
+      .execute();
     // Regardless of the lease: the provider has this message, so its SID must be kept.
     const res = await trx
       .updateTable('messages')
@@ -254,14 +264,6 @@ async function recordOutcome(trx: Transaction<Database>, o: DispatchOutcome): Pr
         })
         .execute();
     }
-    await attempt
-      .set({
-        outcome: o.adopted ? 'adopted' : 'accepted',
-        finished_at: o.now,
-        http_status: o.httpStatus,
-        provider_sid: o.providerSid,
-      })
-      .execute();
     return;
   }
   const common = {
