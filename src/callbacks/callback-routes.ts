@@ -71,7 +71,7 @@ export function callbackRoutes(deps: CallbackRouteDeps, options: CallbackRouteOp
   return async (app: FastifyInstance) => {
     const batcher = new WriteBatcher<NewCallbackEvent, CallbackInsertResult>(
       (items) => insertCallbackEvents(deps.db, items),
-      options.batch ?? { maxBatch: 256, maxWaitMs: 1 },
+      options.batch ?? { maxBatch: 256, maxWaitMs: 0 },
     );
     app.addHook('onClose', async () => batcher.drain());
     // Scoped to this plugin: other routes keep their own parsers.

@@ -129,7 +129,7 @@ export function createIntake(deps: IntakeDeps, options: IntakeOptions): Intake {
   const db = deps.db;
   const batcher = new WriteBatcher<NewMessage, InsertOutcome>(
     deps.insert ?? ((items) => insertMessages(db, items)),
-    options.batch ?? { maxBatch: 512, maxWaitMs: 1 },
+    options.batch ?? { maxBatch: 512, maxWaitMs: 0 },
   );
   const count = (outcome: 'created' | 'replay' | 'conflict' | 'invalid', n = 1) =>
     deps.metrics?.intakeAccepted.inc({ outcome }, n);
@@ -258,7 +258,7 @@ export function createIntake(deps: IntakeDeps, options: IntakeOptions): Intake {
       const id = messageIdOf(req);
       const row = await getMessage(db, tenantId, id);
       if (!row) throw notFound();
-      return { ...toMessageResource(row), history: toMessageHistory(await getHistory(db, row.id)) };
+      return { ...toMessageResource(row), history: toMessageHistory(await getHistory(db, row)) };
     });
 
     app.get('/v1/messages', { schema: { response: listResponse } }, async (req) => {

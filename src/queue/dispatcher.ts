@@ -80,14 +80,14 @@ export class Dispatcher {
         const held = await startAttempts(deps.db, items);
         return items.map((i) => held.has(i.messageId));
       },
-      { maxBatch: 500, maxWaitMs: 1 },
+      { maxBatch: 500, maxWaitMs: 0 },
     );
     this.outcomes = new WriteBatcher<DispatchOutcome, void>(
       async (items) => {
         await recordOutcomes(deps.db, items);
         return items.map(() => undefined);
       },
-      { maxBatch: 500, maxWaitMs: 1 },
+      { maxBatch: 500, maxWaitMs: 0 },
     );
   }
 

@@ -1,3 +1,4 @@
+import type BetterSqlite3 from 'better-sqlite3';
 import type { Kysely } from 'kysely';
 import type { Database } from './schema.ts';
 
@@ -8,6 +9,11 @@ export type DialectName = 'sqlite' | 'postgres';
 export interface Db {
   kysely: Kysely<Database>;
   dialect: DialectName;
+  /**
+   * The SQLite connection Kysely drives, for the few hot statements prepared once and reused
+   * (see sqlite/insert-messages.ts); use it only while holding Kysely's connection.
+   */
+  sqlite: BetterSqlite3.Database | null;
   /** Closes connections. */
   close(): Promise<void>;
 }

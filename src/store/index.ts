@@ -25,6 +25,7 @@ export {
   type MessageFilter,
   type MessageRow,
   type NewMessage,
+  toRow,
 } from './message-store.ts';
 export { openDatabase } from './open-database.ts';
 export {

@@ -1,6 +1,8 @@
 import type { Selectable } from 'kysely';
 import type { Db } from './dialect.ts';
+import { postgresInsert } from './postgres/insert-messages.ts';
 import type { AttemptsTable, MessageEventsTable, MessagesTable } from './schema.ts';
+import { sqliteInsert } from './sqlite/insert-messages.ts';
 
 /** A stored message row. */
 export type MessageRow = Selectable<MessagesTable>;
@@ -48,70 +50,44 @@ export interface MessageFilter {
   limit: number;
 }
 
-/** Rows per multi-row INSERT: 500 × 31 columns stays under SQLite's and PostgreSQL's parameter limits. */
-const INSERT_CHUNK = 500;
-
 /**
  * Inserts messages in one transaction, each with a UNIQUE (tenant, idempotency key): a
  * repeated key with the same payload hash returns the original row (`replay`), with a
  * different one `conflict`. Items are resolved in order, so two items with one key in the
- * same batch resolve like two requests would. Multi-row statements keep a batch cheap.
+ * same batch resolve like two requests would.
  */
 export async function insertMessages(db: Db, items: NewMessage[]): Promise<InsertOutcome[]> {
   if (items.length === 0) return [];
-  return db.kysely.transaction().execute(async (trx) => {
-    const created = new Map<string, MessageRow>();
-    for (let i = 0; i < items.length; i += INSERT_CHUNK) {
-      const rows = await trx
-        .insertInto('messages')
-        .values(items.slice(i, i + INSERT_CHUNK).map(toRow))
-        .onConflict((oc) => oc.columns(['tenant_id', 'idempotency_key']).doNothing())
-        .returningAll()
-        .execute();
-      for (const r of rows) created.set(r.id, r);
-    }
-    const missing = items.filter((m) => !created.has(m.id));
-    const existing = new Map<string, MessageRow>();
-    for (let i = 0; i < missing.length; i += INSERT_CHUNK) {
-      const chunk = missing.slice(i, i + INSERT_CHUNK);
-      const rows = await trx
-        .selectFrom('messages')
-        .selectAll()
-        .where((eb) =>
-          eb.or(
-            chunk.map((m) =>
-              eb.and([eb('tenant_id', '=', m.tenantId), eb('idempotency_key', '=', m.idempotencyKey)]),
-            ),
+  const rows = items.map(toRow);
+  const created = db.sqlite ? await sqliteInsert(db, rows) : await postgresInsert(db, rows);
+  const missing = items.filter((m) => !created.has(m.id));
+  const existing = new Map<string, MessageRow>();
+  if (missing.length > 0) {
+    const found = await db.kysely
+      .selectFrom('messages')
+      .selectAll()
+      .where((eb) =>
+        eb.or(
+          missing.map((m) =>
+            eb.and([eb('tenant_id', '=', m.tenantId), eb('idempotency_key', '=', m.idempotencyKey)]),
           ),
-        )
-        .execute();
-      for (const r of rows) existing.set(`${r.tenant_id}\u0000${r.idempotency_key}`, r);
-    }
-    const out = items.map((m): InsertOutcome => {
-      const row = created.get(m.id);
-      if (row) return { kind: 'created', row };
-      const prior = existing.get(`${m.tenantId}\u0000${m.idempotencyKey}`);
-      if (!prior) throw new Error(`message ${m.id} was neither inserted nor found`);
-      return { kind: prior.payload_hash === m.payloadHash ? 'replay' : 'conflict', row: prior };
-    });
-    const events = [...created.values()].map((r) => ({
-      message_id: r.id,
-      status: 'queued',
-      at: r.created_at,
-      provider_error_code: null,
-      source: 'intake',
-    }));
-    for (let i = 0; i < events.length; i += INSERT_CHUNK) {
-      await trx
-        .insertInto('message_events')
-        .values(events.slice(i, i + INSERT_CHUNK))
-        .execute();
-    }
-    return out;
+        ),
+      )
+      .execute();
+    for (const r of found) existing.set(`${r.tenant_id}\u0000${r.idempotency_key}`, r);
+  }
+  return rows.map((row, i): InsertOutcome => {
+    const seq = created.get(row.id);
+    if (seq !== undefined) return { kind: 'created', row: { ...row, seq } };
+    const m = items[i]!;
+    const prior = existing.get(`${m.tenantId}\u0000${m.idempotencyKey}`);
+    if (!prior) throw new Error(`message ${m.id} was neither inserted nor found`);
+    return { kind: prior.payload_hash === m.payloadHash ? 'replay' : 'conflict', row: prior };
   });
 }
 
-function toRow(m: NewMessage) {
+/** The full row intake writes for a new message. */
+export function toRow(m: NewMessage): Omit<MessageRow, 'seq'> {
   return {
     id: m.id,
     tenant_id: m.tenantId,
@@ -161,16 +137,37 @@ export async function getMessage(db: Db, tenantId: string, id: string): Promise<
     .executeTakeFirst();
 }
 
-/** A message's attempts and status events, oldest first. */
+/**
+ * A message's attempts and status events, oldest first. The `queued` event is the row's own
+ * creation (not stored twice, to keep intake to one insert per message).
+ */
 export async function getHistory(
   db: Db,
-  id: string,
+  row: Pick<MessageRow, 'id' | 'created_at'>,
 ): Promise<{ attempts: AttemptRow[]; events: EventRow[] }> {
   const [attempts, events] = await Promise.all([
-    db.kysely.selectFrom('message_attempts').selectAll().where('message_id', '=', id).orderBy('id').execute(),
-    db.kysely.selectFrom('message_events').selectAll().where('message_id', '=', id).orderBy('id').execute(),
+    db.kysely
+      .selectFrom('message_attempts')
+      .selectAll()
+      .where('message_id', '=', row.id)
+      .orderBy('id')
+      .execute(),
+    db.kysely
+      .selectFrom('message_events')
+      .selectAll()
+      .where('message_id', '=', row.id)
+      .orderBy('id')
+      .execute(),
   ]);
-  return { attempts, events };
+  const queued: EventRow = {
+    id: 0,
+    message_id: row.id,
+    status: 'queued',
+    at: row.created_at,
+    provider_error_code: null,
+    source: 'intake',
+  };
+  return { attempts, events: [queued, ...events] };
 }
 
 /** A tenant's messages, newest first, filtered, one page. */

@@ -14,7 +14,8 @@ export interface BatcherOptions {
  */
 export class WriteBatcher<I, R> {
   private pending: { item: I; resolve: (r: R) => void; reject: (e: unknown) => void }[] = [];
-  private timer: NodeJS.Timeout | null = null;
+  private cancelTimer: (() => void) | null = null;
+  private timerDelay = 0;
   private flushing = false;
 
   constructor(
@@ -46,13 +47,24 @@ export class WriteBatcher<I, R> {
 
   private kick(waitMs: number): void {
     if (this.flushing) return;
-    if (this.timer && waitMs > 0) return;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => void this.run(), waitMs);
+    if (this.cancelTimer) {
+      if (waitMs >= this.timerDelay) return;
+      this.cancelTimer();
+    }
+    this.timerDelay = waitMs;
+    // 0 means "once the I/O already received is processed": setImmediate, not a 1 ms timer.
+    if (waitMs > 0) {
+      const t = setTimeout(() => void this.run(), waitMs);
+      this.cancelTimer = () => clearTimeout(t);
+    } else {
+      const t = setImmediate(() => void this.run());
+      this.cancelTimer = () => clearImmediate(t);
+    }
   }
 
   private async run(): Promise<void> {
-    this.timer = null;
+    this.cancelTimer?.();
+    this.cancelTimer = null;
     if (this.flushing || this.pending.length === 0) return;
     this.flushing = true;
     const batch = this.pending.splice(0, this.options.maxBatch);

@@ -270,7 +270,7 @@ describe.each(backends())('intake messages on $name', (backend) => {
       const statuses = responses.map((r) => r.statusCode).sort();
       expect(statuses).toEqual([...Array(19).fill(200), 202]);
       expect(new Set(responses.map((r) => r.json().id)).size).toBe(1);
-      expect(await tableCounts(db)).toEqual({ messages: before.messages + 1, events: before.events + 1 });
+      expect(await tableCounts(db)).toEqual({ messages: before.messages + 1, events: before.events });
     });
 
     it('creates exactly one message when two gateways each commit every request on its own', async () => {
@@ -291,7 +291,7 @@ describe.each(backends())('intake messages on $name', (backend) => {
         );
         expect(responses.map((r) => r.statusCode).sort()).toEqual([...Array(19).fill(200), 202]);
         expect(new Set(responses.map((r) => r.json().id)).size).toBe(1);
-        expect(await tableCounts(db)).toEqual({ messages: before.messages + 1, events: before.events + 1 });
+        expect(await tableCounts(db)).toEqual({ messages: before.messages + 1, events: before.events });
       } finally {
         for (const g of gateways) await g.close();
       }

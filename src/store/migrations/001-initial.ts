@@ -37,7 +37,7 @@ export function initialSchema(dialect: DialectName) {
         lease_owner text,
         lease_expires_at bigint,
         needs_reconcile integer not null default 0,
-        provider_sid text unique,
+        provider_sid text,
         error_code text,
         provider_error_code integer,
         error_message text,

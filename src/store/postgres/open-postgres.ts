@@ -18,5 +18,5 @@ export function openPostgres(url: string, options: { maxConnections?: number } =
     },
   });
   const kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-  return { kysely, dialect: 'postgres', close: () => kysely.destroy() };
+  return { kysely, dialect: 'postgres', sqlite: null, close: () => kysely.destroy() };
 }
