@@ -1,0 +1,273 @@
+// Status-callback ingest: signed Twilio status callbacks (signatures precomputed) for messages
+// that exist, posted to POST /webhooks/twilio/status?mid=<id> at the maximum rate (closed loop),
+// then open-loop at half that rate for latency. The gateway (role api: verify, store, 204; child
+// process, fresh temp SQLite file, server.publicUrl = its own http://127.0.0.1:PORT picked up front)
+// is compared with a bare node:http form server measured in the same run, at max rate and at the
+// same paced rate. Every callback sent to the gateway is distinct (message × status), so none is
+// answered as a duplicate. Prints exactly one JSON line; progress goes to stderr.
+//
+//   node --import tsx bench/callbacks-ingest.ts
+//   BENCH_SECONDS=8 BENCH_WARMUP_SECONDS=2 BENCH_CONNECTIONS=64 BENCH_CONCURRENCY=128
+//   BENCH_EXPECTED_MAX_PER_S=15000 (sizes the precomputed callbacks)  BENCH_ROLE=api|all
+//   BENCH_PROFILE=1 (CPU profile of the gateway child)
+import { createHash } from 'node:crypto';
+import { signTwilioRequest } from '../src/simulator/index.ts';
+import { log, round } from './lib/env.ts';
+import {
+  benchRecipient,
+  type GatewayChild,
+  type GatewayLoopDelay,
+  postBatches,
+  startGatewayChild,
+  startSimChild,
+} from './lib/gateway.ts';
+import type { LoadResult, RequestSpec } from './lib/load.ts';
+import { benchPool, closedLoop, profileDir, ratio } from './lib/measure.ts';
+import { metricTotal, readCpuSeconds, requestJson, requestText } from './lib/metrics.ts';
+import { type PacedResult, runPaced } from './lib/paced.ts';
+import { benchPath, type ServerChild, spawnServer } from './lib/server-child.ts';
+import { envInt, runLength } from './lib/settings.ts';
+
+const TARGET_RATIO = 0.3;
+const TARGET_P99_MS = 5;
+const { seconds, warmupSeconds } = runLength();
+const connections = Math.max(1, envInt('BENCH_CONNECTIONS', 64, 4096));
+const concurrency = Math.max(1, envInt('BENCH_CONCURRENCY', 128, 16_384));
+const expectedMax = envInt('BENCH_EXPECTED_MAX_PER_S', 15_000, 1_000_000);
+const role = (process.env.BENCH_ROLE || 'api') as 'api' | 'all';
+const profiles = profileDir('callbacks-ingest');
+const STATUSES = ['sent', 'delivered'] as const;
+const FROM = '+14155550100';
+const ACCOUNT_SID = `AC${createHash('sha256').update('bench-callbacks').digest('hex').slice(0, 32)}`;
+const AUTH_TOKEN = createHash('sha256').update('bench-callbacks-token').digest('hex').slice(0, 32);
+
+/** Precomputed, signed callbacks: `count` distinct ones, message by message (sent, then delivered). */
+function signedCallbacks(publicUrl: string, ids: string[], first: number, count: number): RequestSpec[] {
+  const out: RequestSpec[] = new Array(count);
+  const doneDate = '2611281200';
+  for (let k = 0; k < count; k++) {
+    const n = first + k;
+    const m = Math.floor(n / STATUSES.length);
+    const status = STATUSES[n % STATUSES.length]!;
+    const id = ids[m % ids.length]!;
+    const sid = `SM${createHash('md5').update(`${id}`).digest('hex')}`;
+    const params: Record<string, string> = {
+      AccountSid: ACCOUNT_SID,
+      ApiVersion: '2010-04-01',
+      From: FROM,
+      MessageSid: sid,
+      MessageStatus: status,
+      SmsSid: sid,
+      SmsStatus: status,
+      To: benchRecipient(m),
+    };
+    if (status === 'delivered') params.RawDlrDoneDate = doneDate;
+    const path = `/webhooks/twilio/status?mid=${encodeURIComponent(id)}`;
+    out[k] = {
+      path,
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded; charset=utf-8',
+        'x-twilio-signature': signTwilioRequest(AUTH_TOKEN, publicUrl + path, params),
+        'i-twilio-idempotency-token': `${sid}:${status}`,
+        'user-agent': 'TwilioProxy/1.1',
+        accept: '*/*',
+      },
+      body: new URLSearchParams(params).toString(),
+    };
+  }
+  return out;
+}
+
+function paced(label: string, url: string, requests: RequestSpec[], rate: number): Promise<PacedResult> {
+  const pool = benchPool(url, connections);
+  log(`${label}: open loop at ${Math.round(rate)}/s, ${warmupSeconds}s warm-up + ${seconds}s`);
+  return runPaced(pool, (i) => requests[i % requests.length]!, {
+    ratePerSecond: rate,
+    durationMs: seconds * 1000,
+    warmupMs: warmupSeconds * 1000,
+    maxInFlight: 4_000,
+    onError: (e) => log(`${label}: ${e}`),
+  })
+    .then((r) => {
+      log(
+        `${label}: ${Math.round(r.perSecond)}/s ok=${r.ok} errors=${r.errors} skipped=${r.skipped} ` +
+          `p50=${r.p50.toFixed(2)}ms p99=${r.p99.toFixed(2)}ms p99.9=${r.p999.toFixed(2)}ms ` +
+          `(from send: p99=${r.sentP99.toFixed(2)}ms; generator lateness p99=${r.lateP99.toFixed(2)}ms)`,
+      );
+      return r;
+    })
+    .finally(() => pool.close().catch(() => pool.destroy()));
+}
+
+// --- the gateway, and the messages the callbacks are about ---------------------------------
+const maxNeeded = Math.ceil(expectedMax * (warmupSeconds + seconds) * 1.1);
+const pacedNeeded = Math.ceil((expectedMax / 2) * (warmupSeconds + seconds) * 1.1);
+const messageCount = Math.ceil((maxNeeded + pacedNeeded) / STATUSES.length);
+
+let sim: ServerChild | null = null;
+let gw: GatewayChild | null = null;
+let bareServer: ServerChild | null = null;
+try {
+  // Role `all` (applier running) needs a provider; a simulator child at 1 MPS keeps dispatch negligible.
+  if (role === 'all') {
+    sim = await startSimChild('sim', { senders: [{ address: FROM, type: 'long_code', mps: 1 }] });
+  }
+  gw = await startGatewayChild({
+    label: `gateway-${role}`,
+    fixedPublicUrl: true,
+    profileDir: profiles,
+    config: {
+      role,
+      twilio: {
+        accountSid: ACCOUNT_SID,
+        authToken: AUTH_TOKEN,
+        baseUrl: sim ? sim.info.url : 'http://127.0.0.1:9',
+      },
+      pools: [
+        {
+          id: 'bench',
+          senderType: 'long_code',
+          purposes: ['otp', 'transactional', 'conversational'],
+          countries: ['US', 'CA'],
+          numbers: [{ address: FROM, mps: 1 }],
+        },
+      ],
+    },
+  });
+  const publicUrl = gw.info.publicUrl;
+  log(`preloading ${messageCount} messages for ${maxNeeded + pacedNeeded} distinct callbacks`);
+  const intakePool = benchPool(gw.info.url, 4);
+  const preload = await postBatches(intakePool, {
+    total: messageCount,
+    batchSize: 1000,
+    concurrency: 2,
+    maxSeconds: 180,
+    collectIds: true,
+    makeMessage: (i) => ({
+      to: benchRecipient(i),
+      body: `Callback bench message ${i}`,
+      purpose: 'transactional',
+    }),
+  });
+  await intakePool.close();
+  if (preload.ids.length === 0) throw new Error('preload created no messages');
+  log(`preloaded ${preload.ids.length} messages in ${preload.seconds.toFixed(1)}s`);
+  const t0 = performance.now();
+  const maxCallbacks = signedCallbacks(publicUrl, preload.ids, 0, maxNeeded);
+  log(`signed ${maxCallbacks.length} callbacks in ${(performance.now() - t0).toFixed(0)} ms`);
+
+  // --- bare ceiling at max rate ------------------------------------------------------------
+  bareServer = await spawnServer(benchPath('servers/bare-form.ts'), { label: 'bare-form' });
+  const bareMax = await closedLoop(
+    'bare-form',
+    bareServer.info.url,
+    (i) => maxCallbacks[i % maxCallbacks.length]!,
+    {
+      connections,
+      concurrency,
+      seconds,
+      warmupSeconds,
+    },
+  );
+
+  // --- the gateway at max rate (each callback sent once) -----------------------------------
+  const cpu0 = readCpuSeconds(gw.pid);
+  const gwMax: LoadResult = await closedLoop('gateway', gw.info.url, (i) => maxCallbacks[i]!, {
+    connections,
+    concurrency,
+    seconds,
+    warmupSeconds,
+    maxRequests: maxCallbacks.length,
+  });
+  const cpu1 = readCpuSeconds(gw.pid);
+  if (gwMax.issued >= maxCallbacks.length)
+    log(
+      `gateway: ran out of precomputed callbacks (raise BENCH_EXPECTED_MAX_PER_S); the window was shortened`,
+    );
+
+  // --- half that rate, open loop, for latency ----------------------------------------------
+  const halfRate = Math.max(1, gwMax.perSecond / 2);
+  const pacedCount = Math.min(
+    pacedNeeded,
+    Math.ceil(halfRate * (warmupSeconds + seconds)) + 1,
+    preload.ids.length * STATUSES.length - gwMax.issued,
+  );
+  const pacedCallbacks = signedCallbacks(publicUrl, preload.ids, gwMax.issued, Math.max(1, pacedCount));
+  const statsPool = benchPool(gw.info.statsUrl, 1);
+  await requestJson(statsPool, '/loop?reset=1');
+  const gwPaced = await paced('gateway paced', gw.info.url, pacedCallbacks, halfRate);
+  // The gateway's own event-loop stalls over the paced run: a latency tail the server caused.
+  const loop = await requestJson<GatewayLoopDelay>(statsPool, '/loop?reset=1');
+  await statsPool.close();
+  log(`gateway event-loop delay during the paced run: ${JSON.stringify(loop)}`);
+  const barePaced = await paced('bare-form paced', bareServer.info.url, pacedCallbacks, halfRate);
+  // The ceiling again, after: it drifts between runs on a shared VM; the ratio uses the mean.
+  const bareMaxAfter = await closedLoop(
+    'bare-form again',
+    bareServer.info.url,
+    (i) => maxCallbacks[i % maxCallbacks.length]!,
+    { connections, concurrency, seconds, warmupSeconds },
+  );
+  const barePerSecond = (bareMax.perSecond + bareMaxAfter.perSecond) / 2;
+
+  const metricsPool = benchPool(gw.info.url, 1);
+  const metrics = await requestText(metricsPool, '/metrics');
+  await metricsPool.close();
+  const stored = metricTotal(metrics, 'sb_callbacks_total', 'result="stored"');
+  const duplicates = metricTotal(metrics, 'sb_callbacks_total', 'result="duplicate"');
+  const rejected = metricTotal(metrics, 'sb_callback_failures_total');
+  const maxRatio = ratio(gwMax.perSecond, barePerSecond);
+  const p99Ok = gwPaced.p99 < TARGET_P99_MS && gwPaced.skipped === 0 && gwPaced.errors === 0;
+
+  process.stdout.write(
+    `${JSON.stringify({
+      bench: 'callbacks-ingest',
+      per_s: round(gwMax.perSecond),
+      bare_http_per_s: round(barePerSecond),
+      bare_http_runs_per_s: [round(bareMax.perSecond), round(bareMaxAfter.perSecond)],
+      ratio: maxRatio,
+      target_ratio: TARGET_RATIO,
+      ratio_target_met: maxRatio !== null && maxRatio >= TARGET_RATIO,
+      max_p50_ms: round(gwMax.p50, 2),
+      max_p99_ms: round(gwMax.p99, 2),
+      max_errors: gwMax.errors,
+      paced_rate_per_s: round(halfRate),
+      paced_p50_ms: round(gwPaced.p50, 2),
+      paced_p99_ms: round(gwPaced.p99, 2),
+      paced_p999_ms: round(gwPaced.p999, 2),
+      paced_max_ms: round(gwPaced.max, 2),
+      paced_p99_from_send_ms: round(gwPaced.sentP99, 2),
+      paced_errors: gwPaced.errors,
+      paced_skipped: gwPaced.skipped,
+      target_p99_ms: TARGET_P99_MS,
+      p99_target_met: p99Ok,
+      target_met: p99Ok && maxRatio !== null && maxRatio >= TARGET_RATIO,
+      bare_paced_p50_ms: round(barePaced.p50, 2),
+      bare_paced_p99_ms: round(barePaced.p99, 2),
+      bare_paced_p999_ms: round(barePaced.p999, 2),
+      generator_lateness_p99_ms: round(gwPaced.lateP99, 2),
+      paced_gateway_loop_delay_p99_ms: loop.p99Ms,
+      paced_gateway_loop_delay_max_ms: loop.maxMs,
+      bare_p99_ms: round(Math.max(bareMax.p99, bareMaxAfter.p99), 2),
+      cpu_us_per_callback:
+        cpu0 !== null && cpu1 !== null && gwMax.issued > 0
+          ? round(((cpu1 - cpu0) * 1e6) / gwMax.issued, 1)
+          : null,
+      stored,
+      duplicates,
+      rejected,
+      messages: preload.ids.length,
+      role,
+      seconds,
+      warmup_seconds: warmupSeconds,
+      connections,
+      concurrency,
+      node: process.version,
+    })}\n`,
+  );
+} finally {
+  await bareServer?.stop();
+  await gw?.stop();
+  await sim?.stop();
+}
