@@ -11,7 +11,7 @@ import { createTwilioProvider, type Provider } from './providers/index.ts';
 import { Dispatcher } from './queue/index.ts';
 import { createRouter } from './routing/index.ts';
 import { type Simulator, startSimulator } from './simulator/index.ts';
-import { type Db, openDatabase, queueStats } from './store/index.ts';
+import { type Db, openDatabase, pingDatabase, queueStats } from './store/index.ts';
 
 /** Extra wiring for tests and the CLI. */
 export interface GatewayOptions {
@@ -111,7 +111,7 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     app.get('/healthz', async () => ({ ok: true }));
     app.get('/readyz', async (_req, reply) => {
       if (!ready || stopping) return reply.code(503).send({ ready: false });
-      await queueStats(db, Date.now());
+      await pingDatabase(db);
       return { ready: true, role: config.role };
     });
     app.get('/metrics', async (_req, reply) => {

@@ -25,9 +25,11 @@ const row = (id: string, orderKey: string | null = null) => ({ id, order_key: or
 describe('poolClaimPlan', () => {
   it('claims only what fits the horizon at the pool rate', () => {
     const plan = poolClaimPlan(pool(), 1_000, 1_000);
-    expect(plan.capacity(freshState(plan.keys, 1_000))).toBe(20);
+    expect(plan.capacity(freshState(plan.keys, 1_000), 10_000)).toBe(20);
     const capped = poolClaimPlan(pool({ mps: 5 }), 1_000, 1_000);
-    expect(capped.capacity(freshState(capped.keys, 1_000))).toBe(5);
+    expect(capped.capacity(freshState(capped.keys, 1_000), 10_000)).toBe(5);
+    // The simulation stops at the claim limit instead of filling the whole horizon.
+    expect(plan.capacity(freshState(plan.keys, 1_000), 7)).toBe(7);
   });
 
   it('spreads messages over the numbers and never exceeds either number or pool rate', () => {
@@ -70,11 +72,11 @@ describe('poolClaimPlan', () => {
     const plan = poolClaimPlan(pool(), 10_000, 1_000);
     const state = freshState(plan.keys, 10_000);
     state.get(poolKey('p'))!.rateFactor = 0.5;
-    expect(plan.capacity(state)).toBe(10);
+    expect(plan.capacity(state, 10_000)).toBe(10);
     const later = poolClaimPlan(pool(), 15_000, 1_000);
     const state2 = freshState(later.keys, 10_000);
     state2.get(poolKey('p'))!.rateFactor = 0.5;
-    expect(later.capacity(state2)).toBe(20);
+    expect(later.capacity(state2, 10_000)).toBe(20);
     expect(state2.get(numberKey('+14155550100'))!.tat).toBe(0);
   });
 });

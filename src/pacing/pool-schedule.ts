@@ -60,11 +60,11 @@ export function poolClaimPlan(pool: PoolConfig, now: number, horizonMs: number):
 
   return {
     keys,
-    capacity(state) {
+    capacity(state, max) {
       const factor = recover(state);
       const copy = new Map([...state].map(([k, v]) => [k, { ...v }]));
       let n = 0;
-      for (; n < 10_000; n++) {
+      for (; n < max; n++) {
         const slot = place(copy, factor, null, true);
         if (slot.start >= now + horizonMs) break;
       }

@@ -1,7 +1,7 @@
 import type { Insertable, Selectable, Transaction, Updateable } from 'kysely';
+import { claimCallbacks, lockMessagesFor, rowLocks } from './claims.ts';
 import type { Db } from './dialect.ts';
 import type { MessageRow } from './message-store.ts';
-import * as pgSql from './postgres/claim-callbacks.ts';
 import {
   type CallbackEventsTable,
   type Database,
@@ -9,7 +9,6 @@ import {
   type MessagesTable,
   STATUS_RANK,
 } from './schema.ts';
-import * as sqliteSql from './sqlite/claim-callbacks.ts';
 
 /** A stored provider callback. */
 export type CallbackEventRow = Selectable<CallbackEventsTable>;
@@ -72,8 +71,6 @@ const TWILIO_STATUS = new Map<string, MessageStatus>([
 
 const INSERT_CHUNK = 500;
 const MAX_INT4 = 2_147_483_647;
-
-const sqlFor = (db: Db) => (db.dialect === 'postgres' ? pgSql : sqliteSql);
 
 /**
  * The key a callback is stored once under. A repeated delivery of one status is a
@@ -147,13 +144,13 @@ export async function applyCallbackEvents(
   db: Db,
   args: { limit: number; now: number; orphanRetryAfterMs: number },
 ): Promise<ApplyCallbacksResult> {
-  const q = sqlFor(db);
+  const locks = rowLocks(db);
   return db.kysely.transaction().execute(async (trx) => {
-    const events = await q.claimCallbacks(trx, args);
+    const events = await claimCallbacks(trx, locks, args);
     if (events.length === 0) return { applied: 0, orphaned: 0, transitions: [] };
     const ids = unique(events.flatMap((e) => (e.message_id === null ? [] : [e.message_id])));
     const sids = unique(events.map((e) => e.provider_sid));
-    const messages = await q.lockMessagesFor(trx, { ids, sids });
+    const messages = await lockMessagesFor(trx, locks, { ids, sids });
     const byId = new Map(messages.map((m) => [m.id, { ...m }]));
     const bySid = new Map<string, MessageRow>();
     for (const m of byId.values()) if (m.provider_sid !== null) bySid.set(m.provider_sid, m);

@@ -35,6 +35,7 @@ export {
   type DispatchOutcome,
   knownProviderSids,
   type PacingRow,
+  pingDatabase,
   queueStats,
   recordOutcomes,
   releaseExpiredLeases,

@@ -1,9 +1,8 @@
-import type { Transaction } from 'kysely';
+import { sql, type Transaction } from 'kysely';
+import { claimDue, lockPacingRows, rowLocks } from './claims.ts';
 import type { Db } from './dialect.ts';
 import type { MessageRow } from './message-store.ts';
-import * as pgSql from './postgres/claim-due.ts';
 import type { Database } from './schema.ts';
-import * as sqliteSql from './sqlite/claim-due.ts';
 
 /** Shared pacing state for one key (a number or a pool). */
 export interface PacingRow {
@@ -19,9 +18,14 @@ export interface PacingRow {
  */
 export interface ClaimPlan<T> {
   keys: string[];
-  capacity(state: Map<string, PacingRow>): number;
+  /** How many messages fit the schedule now, at most `max` (the work stops there). */
+  capacity(state: Map<string, PacingRow>, max: number): number;
   assign(rows: MessageRow[], state: Map<string, PacingRow>): T[];
 }
+
+// Written as literals so SQLite can use the partial indexes defined on these states.
+const QUEUED = sql<boolean>`status = 'queued'`;
+const SENDING = sql<boolean>`status = 'sending'`;
 
 /** What a worker reports after a provider call (or a reconciliation). */
 export type DispatchOutcome =
@@ -72,8 +76,6 @@ export interface AttemptStart {
   leaseMs: number;
 }
 
-const sqlFor = (db: Db) => (db.dialect === 'postgres' ? pgSql : sqliteSql);
-
 /**
  * In one transaction: locks the pool's pacing rows, claims as many due messages as the
  * schedule has room for, assigns them slots and writes the schedule back. Workers on
@@ -84,18 +86,18 @@ export async function claimPaced<T>(
   args: { poolId: string; owner: string; now: number; leaseMs: number; maxBatch: number },
   plan: ClaimPlan<T>,
 ): Promise<{ rows: MessageRow[]; assignments: T[] }> {
-  const q = sqlFor(db);
+  const locks = rowLocks(db);
   return db.kysely.transaction().execute(async (trx) => {
-    const locked = await q.lockPacingRows(trx, plan.keys, args.now);
+    const locked = await lockPacingRows(trx, locks, plan.keys, args.now);
     const state = new Map<string, PacingRow>(
       locked.map((r) => [
         r.key,
         { key: r.key, tat: r.tat, rateFactor: r.rate_factor, updatedAt: r.updated_at },
       ]),
     );
-    const limit = Math.min(args.maxBatch, plan.capacity(state));
+    const limit = plan.capacity(state, args.maxBatch);
     if (limit <= 0) return { rows: [], assignments: [] };
-    const rows = await q.claimDue(trx, { ...args, limit });
+    const rows = await claimDue(trx, locks, { ...args, limit });
     if (rows.length === 0) return { rows, assignments: [] };
     const assignments = plan.assign(rows, state);
     await writePacing(trx, state);
@@ -110,9 +112,9 @@ export async function updateRateFactor(
   fn: (row: PacingRow) => number,
   now: number,
 ): Promise<number> {
-  const q = sqlFor(db);
+  const locks = rowLocks(db);
   return db.kysely.transaction().execute(async (trx) => {
-    const [row] = await q.lockPacingRows(trx, [key], now);
+    const [row] = await lockPacingRows(trx, locks, [key], now);
     const factor = fn({ key, tat: row!.tat, rateFactor: row!.rate_factor, updatedAt: row!.updated_at });
     await trx
       .updateTable('pacing_state')
@@ -145,7 +147,7 @@ export async function releaseExpiredLeases(db: Db, now: number): Promise<number>
       next_attempt_at: now,
       updated_at: now,
     })
-    .where('status', '=', 'sending')
+    .where(SENDING)
     .where('lease_expires_at', '<', now)
     .executeTakeFirst();
   return Number(res.numUpdatedRows);
@@ -341,18 +343,18 @@ export async function queueStats(
     db.kysely
       .selectFrom('messages')
       .select((eb) => eb.fn.countAll<number>().as('n'))
-      .where('status', '=', 'queued')
+      .where(QUEUED)
       .executeTakeFirst(),
     db.kysely
       .selectFrom('messages')
       .select((eb) => eb.fn.min<number>('next_attempt_at').as('t'))
-      .where('status', '=', 'queued')
+      .where(QUEUED)
       .where('next_attempt_at', '<=', now)
       .executeTakeFirst(),
     db.kysely
       .selectFrom('messages')
       .select((eb) => eb.fn.countAll<number>().as('n'))
-      .where('status', '=', 'sending')
+      .where(SENDING)
       .executeTakeFirst(),
   ]);
   return {
@@ -371,4 +373,9 @@ export async function knownProviderSids(db: Db, sids: string[]): Promise<Map<str
     .where('provider_sid', 'in', sids)
     .execute();
   return new Map(rows.map((r) => [r.provider_sid!, r.id]));
+}
+
+/** A cheap round trip, for readiness probes (never a scan of the queue). */
+export async function pingDatabase(db: Db): Promise<void> {
+  await sql`select 1`.execute(db.kysely);
 }

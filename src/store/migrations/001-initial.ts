@@ -47,14 +47,23 @@ export function initialSchema(dialect: DialectName) {
         sent_at bigint,
         final_at bigint
       )`.execute(db);
-      await sql`create unique index messages_tenant_idem on messages (tenant_id, idempotency_key)`.execute(
+      // Partial indexes keep the intake insert cheap: a new message enters only the indexes it
+      // needs. Queries that rely on one state the predicate literally (status = 'queued'), as
+      // SQLite uses a partial index only then. The provider SID index is full: lookups by SID
+      // use IN lists, which SQLite will not match to a partial index.
+      await sql`create unique index messages_tenant_idem on messages (tenant_id, idempotency_key) where idempotency_key is not null`.execute(
         db,
       );
-      await sql`create index messages_due on messages (pool_id, status, next_attempt_at, seq)`.execute(db);
+      await sql`create unique index messages_provider_sid on messages (provider_sid)`.execute(db);
+      await sql`create index messages_due on messages (pool_id, next_attempt_at, seq) where status = 'queued'`.execute(
+        db,
+      );
       await sql`create index messages_order on messages (order_key, seq) where order_key is not null`.execute(
         db,
       );
-      await sql`create index messages_lease on messages (status, lease_expires_at)`.execute(db);
+      await sql`create index messages_lease on messages (lease_expires_at) where status = 'sending'`.execute(
+        db,
+      );
       await sql`create index messages_tenant_seq on messages (tenant_id, seq)`.execute(db);
 
       await sql`create table message_attempts (
