@@ -4,7 +4,7 @@ import { SbError } from '../errors/index.ts';
 import { createRouter } from '../routing/index.ts';
 import { type MessageInput, parseMessageInput } from './message-input.ts';
 import { createNumberValidator } from './phone-numbers.ts';
-import { canonicalPayload, prepareMessage } from './prepare-message.ts';
+import { canonicalPayload, newMessageId, prepareMessage } from './prepare-message.ts';
 
 const input = (raw: Record<string, unknown>, header?: string): MessageInput => {
   const parsed = parseMessageInput(raw, header);
@@ -82,5 +82,15 @@ describe('prepareMessage', () => {
         to.length === 12 ? 'ok' : 'SB_INTAKE_INVALID_NUMBER',
       );
     }
+  });
+});
+
+describe('newMessageId', () => {
+  it('orders ids by creation time and keeps them unique within a millisecond', () => {
+    const a = newMessageId(1_700_000_000_000);
+    const b = newMessageId(1_700_000_000_001);
+    expect(a < b).toBe(true);
+    expect(a).toMatch(/^msg_[0-9a-f]{32}$/);
+    expect(newMessageId(5)).not.toBe(newMessageId(5));
   });
 });

@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { SbError } from '../errors/index.ts';
 import { orderKeyFor, type Router } from '../routing/index.ts';
 import type { NewMessage } from '../store/index.ts';
@@ -14,6 +14,16 @@ export interface PrepareContext {
 }
 
 /** Hex SHA-256 of a UTF-8 string. */
+/**
+ * A message id: `msg_`, 12 hex digits of the creation time in ms, 20 random hex digits.
+ * Time-ordered ids land at the end of the id index instead of all over it, which keeps
+ * batched inserts to a few dirty pages.
+ */
+export function newMessageId(now: number): string {
+  return `msg_${now.toString(16).padStart(12, '0')}${randomBytes(10).toString('hex')}`;
+}
+
+/** Hex SHA-256 of a string. */
 export function sha256Hex(s: string): string {
   return createHash('sha256').update(s, 'utf8').digest('hex');
 }
@@ -79,7 +89,7 @@ export function prepareMessage(input: MessageInput, ctx: PrepareContext): NewMes
   }
   const body = input.body ?? null;
   return {
-    id: `msg_${randomUUID().replaceAll('-', '')}`,
+    id: newMessageId(ctx.now),
     tenantId: ctx.tenantId,
     idempotencyKey: input.idempotencyKey ?? null,
     payloadHash: sha256Hex(canonicalPayload(input, number.e164)),

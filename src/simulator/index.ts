@@ -12,4 +12,4 @@ export {
 } from './sim-config.ts';
 export { createSimulator, type Simulator, type SimulatorOptions, startSimulator } from './simulator.ts';
 export { TwilioApiError } from './twilio-errors.ts';
-export { signTwilioRequest } from './twilio-signature.ts';
+export { signedParams, signTwilioRequest, signTwilioString } from './twilio-signature.ts';

@@ -4,12 +4,11 @@ import { createHmac } from 'node:crypto';
 export type SignedParams = Record<string, string | readonly string[]>;
 
 /**
- * Computes `X-Twilio-Signature` the way Twilio's servers do: the full URL, then each
- * parameter name (sorted by UTF-16 code unit) followed by its value(s), HMAC-SHA1 with
- * the auth token, base64. Repeated names sign each distinct value, sorted.
+ * The part of the signed string that follows the URL: each parameter name (sorted by UTF-16
+ * code unit) followed by its value; a repeated name signs each distinct value, sorted.
  */
-export function signTwilioRequest(authToken: string, url: string, params: SignedParams): string {
-  let data = url;
+export function signedParams(params: SignedParams): string {
+  let data = '';
   for (const name of Object.keys(params).sort()) {
     const value = params[name]!;
     if (typeof value === 'string') {
@@ -18,5 +17,20 @@ export function signTwilioRequest(authToken: string, url: string, params: Signed
       for (const v of [...new Set(value)].sort()) data += name + v;
     }
   }
-  return createHmac('sha1', authToken).update(data, 'utf8').digest('base64');
+  return data;
+}
+
+/** HMAC-SHA1 of the URL and the signed parameters with the auth token, base64. */
+export function signTwilioString(authToken: string, url: string, paramsPart: string): string {
+  return createHmac('sha1', authToken)
+    .update(url + paramsPart, 'utf8')
+    .digest('base64');
+}
+
+/**
+ * Computes `X-Twilio-Signature` the way Twilio's servers do: the full URL, then the sorted
+ * parameters (see `signedParams`), HMAC-SHA1 with the auth token, base64.
+ */
+export function signTwilioRequest(authToken: string, url: string, params: SignedParams): string {
+  return signTwilioString(authToken, url, signedParams(params));
 }
