@@ -1,8 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { openTestDatabase } from '../../test/callbacks/test-database.ts';
-import { backends } from '../../test/support/databases.ts';
+import { backends, openTestDatabase } from '../../test/support/databases.ts';
 import { waitFor } from '../../test/support/sim-client.ts';
 import { createMetrics } from '../observability/index.ts';
 import {

@@ -2,8 +2,7 @@ import { randomBytes } from 'node:crypto';
 import Fastify, { type FastifyInstance } from 'fastify';
 import twilio from 'twilio';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { openTestDatabase } from '../../test/callbacks/test-database.ts';
-import { backends } from '../../test/support/databases.ts';
+import { backends, openTestDatabase } from '../../test/support/databases.ts';
 import type { Db } from '../store/index.ts';
 import { type CallbackRejectReason, callbackRoutes, keywordOf } from './callback-routes.ts';
 

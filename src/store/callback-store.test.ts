@@ -1,7 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openTestDatabase } from '../../test/callbacks/test-database.ts';
-import { backends } from '../../test/support/databases.ts';
+import { backends, openTestDatabase } from '../../test/support/databases.ts';
 import {
   applyCallbackEvents,
   callbackDedupeKey,

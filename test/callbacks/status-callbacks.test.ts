@@ -3,10 +3,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CallbackApplier, callbackRoutes, startCallbackApplier } from '../../src/callbacks/index.ts';
 import { type Simulator, startSimulator } from '../../src/simulator/index.ts';
 import { type Db, STATUS_RANK } from '../../src/store/index.ts';
-import { backends } from '../support/databases.ts';
+import { backends, openTestDatabase } from '../support/databases.ts';
 import { enqueue, simDispatcher, testPool } from '../support/dispatch-harness.ts';
 import { admin, FAST_RELIABLE_US, inspected, waitFor } from '../support/sim-client.ts';
-import { openTestDatabase } from './test-database.ts';
 
 const SENDER = '+14155550100';
 

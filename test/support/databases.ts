@@ -68,3 +68,15 @@ export function backends(): TestBackend[] {
   });
   return [make('sqlite', sqliteUrl), make('postgres', pgUrl)];
 }
+
+/** Opens a fresh database of the backend; `close` closes it and drops it. */
+export async function openTestDatabase(backend: TestBackend): Promise<{ db: Db; close(): Promise<void> }> {
+  const db = await backend.open();
+  return {
+    db,
+    async close() {
+      await db.close();
+      await backend.cleanup();
+    },
+  };
+}
