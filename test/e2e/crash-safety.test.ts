@@ -4,12 +4,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Simulator, startSimulator } from '../../src/simulator/index.ts';
 import { type Db, openDatabase, STATUS_RANK } from '../../src/store/index.ts';
 import {
-  type ApiMessage,
-  callApi,
   fastSimSenders,
   freePorts,
   type GatewayProcess,
   killAll,
+  queueBatch,
   spawnGateway,
   tempDir,
   writeGatewayConfig,
@@ -97,23 +96,7 @@ describe('crash safety: a gateway killed with SIGKILL mid-dispatch (SQLite file)
     let gw = await start();
     db = await openDatabase(dbUrl);
     const bodies = Array.from({ length: MESSAGES }, (_, i) => `crash ${run} #${i}`);
-    const batch = await callApi<{ results: { status: number; message: ApiMessage }[] }>(
-      gw.url,
-      'POST',
-      '/v1/messages/batch',
-      {
-        messages: bodies.map((body, i) => ({
-          to: `+1415555${String(1000 + i).padStart(4, '0')}`,
-          body,
-          purpose: 'marketing',
-        })),
-      },
-      {},
-      30_000,
-    );
-    expect(batch.status).toBe(200);
-    expect(batch.json.results.every((r) => r.status === 202)).toBe(true);
-    const ids = batch.json.results.map((r) => r.message.id);
+    const ids = await queueBatch(gw.url, bodies, 1000);
 
     const rows = () =>
       db!.kysely

@@ -4,14 +4,13 @@ import { type Simulator, startSimulator } from '../../src/simulator/index.ts';
 import { type Db, openDatabase, STATUS_RANK } from '../../src/store/index.ts';
 import { createPgDatabase } from '../support/databases.ts';
 import {
-  type ApiMessage,
-  callApi,
   counterTotal,
   fastSimSenders,
   freePorts,
   type GatewayProcess,
   killAll,
   maxPerSecond,
+  queueBatch,
   spawnGateway,
   tempDir,
   writeGatewayConfig,
@@ -88,23 +87,7 @@ describe('three worker processes and one API process sharing one PostgreSQL data
 
   it('sends 450 messages exactly once at the shared 30 MPS, each worker taking a share', async () => {
     const bodies = Array.from({ length: MESSAGES }, (_, i) => `multi ${run} #${i}`);
-    const batch = await callApi<{ results: { status: number; message: ApiMessage }[] }>(
-      api.url,
-      'POST',
-      '/v1/messages/batch',
-      {
-        messages: bodies.map((body, i) => ({
-          to: `+1415555${String(2000 + i).padStart(4, '0')}`,
-          body,
-          purpose: 'marketing',
-        })),
-      },
-      {},
-      30_000,
-    );
-    expect(batch.status).toBe(200);
-    expect(batch.json.results.every((r) => r.status === 202)).toBe(true);
-    const ids = batch.json.results.map((r) => r.message.id);
+    const ids = await queueBatch(api.url, bodies, 2000);
 
     const rows = () =>
       db!.kysely

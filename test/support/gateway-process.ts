@@ -287,3 +287,28 @@ export function counterTotal(metricsText: string, name: string): number {
   }
   return total;
 }
+
+/**
+ * Queues one marketing message per body through the batch intake (recipients numbered from
+ * `firstNumber`), checks every item was accepted, and returns the message ids in order.
+ */
+export async function queueBatch(url: string, bodies: string[], firstNumber: number): Promise<string[]> {
+  const batch = await callApi<{ results: { status: number; message: ApiMessage }[] }>(
+    url,
+    'POST',
+    '/v1/messages/batch',
+    {
+      messages: bodies.map((body, i) => ({
+        to: `+1415555${String(firstNumber + i).padStart(4, '0')}`,
+        body,
+        purpose: 'marketing',
+      })),
+    },
+    {},
+    30_000,
+  );
+  if (batch.status !== 200 || !batch.json.results.every((r) => r.status === 202)) {
+    throw new Error(`batch intake refused items: ${JSON.stringify(batch.json).slice(0, 500)}`);
+  }
+  return batch.json.results.map((r) => r.message.id);
+}
