@@ -4,6 +4,8 @@ import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
 import type { Db } from '../dialect.ts';
 import type { Database } from '../schema.ts';
+import { startCheckpointer } from './checkpointer.ts';
+import { withStatementCache } from './statement-cache.ts';
 
 /**
  * Opens the embedded SQLite database in WAL mode. `synchronous=NORMAL` keeps every
@@ -17,6 +19,20 @@ export function openSqlite(path: string): Db {
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('busy_timeout = 5000');
   sqlite.pragma('foreign_keys = ON');
-  const kysely = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
-  return { kysely, dialect: 'sqlite', sqlite, close: () => kysely.destroy() };
+  const kysely = new Kysely<Database>({
+    dialect: new SqliteDialect({ database: withStatementCache(sqlite) }),
+  });
+  if (path === ':memory:') return { kysely, dialect: 'sqlite', sqlite, close: () => kysely.destroy() };
+  // The worker checkpoints; the main connection only does so as a safety net if it stops.
+  sqlite.pragma('wal_autocheckpoint = 20000');
+  const checkpointer = startCheckpointer(path);
+  return {
+    kysely,
+    dialect: 'sqlite',
+    sqlite,
+    close: async () => {
+      await checkpointer.stop();
+      await kysely.destroy();
+    },
+  };
 }
