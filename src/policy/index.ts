@@ -1,3 +1,4 @@
+export { isRefusal, POLICY_REASONS, type PolicyReason, PolicyRefusal } from './policy-refusal.ts';
 export {
   analyzeSms,
   isGsm7,
