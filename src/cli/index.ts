@@ -4,6 +4,7 @@ import { SbError } from '../errors/index.ts';
 import { startGateway } from '../main.ts';
 import { createLogger } from '../observability/index.ts';
 import { ConfigError, loadSimConfigFile, type SimConfig, startSimulator } from '../simulator/index.ts';
+import { registerLintCommand } from './lint-command.ts';
 
 /** Parses the command line and runs the chosen command. */
 export async function runCli(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<void> {
@@ -85,6 +86,8 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv = process.en
         process.once('SIGINT', shutdown);
       },
     );
+
+  registerLintCommand(program);
 
   program
     .command('serve')

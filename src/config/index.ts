@@ -6,3 +6,9 @@ export {
   poolSchema,
 } from './gateway-config.ts';
 export { type ConfigOverrides, hashApiKey, loadGatewayConfig } from './load-config.ts';
+export {
+  formatYamlIssues,
+  type LocatableIssue,
+  locateYamlPath,
+  type YamlLocation,
+} from './yaml-locations.ts';
