@@ -130,6 +130,7 @@ try {
           senderType: 'long_code',
           purposes: ['otp', 'transactional', 'conversational'],
           countries: ['US', 'CA'],
+          registration: { kind: '10dlc', id: 'CM-bench', status: 'approved' },
           numbers: [{ address: FROM, mps: 1 }],
         },
       ],

@@ -133,6 +133,7 @@ async function runPhase(callbacks: 'off' | 'on'): Promise<PhaseResult> {
             senderType: 'long_code',
             purposes: ['otp', 'transactional', 'conversational'],
             countries: ['US', 'CA'],
+            registration: { kind: '10dlc', id: 'CM-bench', status: 'approved' },
             numbers: NUMBERS.map((address) => ({ address, mps: numberMps })),
           },
         ],

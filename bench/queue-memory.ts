@@ -124,6 +124,7 @@ try {
           senderType: 'long_code',
           purposes: ['otp', 'transactional', 'conversational'],
           countries: ['US', 'CA'],
+          registration: { kind: '10dlc', id: 'CM-bench', status: 'approved' },
           numbers: [{ address: FROM, mps: poolMps }],
         },
       ],

@@ -14,6 +14,8 @@ export const EMBEDDED_POOLS: PoolConfig[] = [
     channel: 'sms',
     purposes: ['otp', 'transactional', 'conversational'],
     countries: ['US', 'CA'],
+    // The simulator's default senders are registered; a real deployment records its own campaigns.
+    registration: { kind: '10dlc', id: 'CM00000000000000000000000000000000', status: 'approved' },
     numbers: [
       { address: '+14155550100', mps: 20 },
       { address: '+14155550101', mps: 20 },
@@ -28,6 +30,7 @@ export const EMBEDDED_POOLS: PoolConfig[] = [
     channel: 'sms',
     purposes: ['marketing'],
     countries: ['US', 'CA'],
+    registration: { kind: 'toll_free_verification', id: 'TF-simulated', status: 'approved' },
     numbers: [{ address: '+18885550100', mps: 25 }],
     burst: 1,
     priority: 10,

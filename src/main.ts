@@ -1,15 +1,18 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import { type FSWatcher, watch } from 'node:fs';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import { Counter } from 'prom-client';
+import { adminRoutes } from './admin/index.ts';
 import { callbackRoutes, startCallbackApplier } from './callbacks/index.ts';
 import { type GatewayConfig, hashApiKey, type PoolConfig } from './config/index.ts';
 import { EMBEDDED_POOLS, embeddedSimulatorConfig } from './embedded-defaults.ts';
 import { SbError } from './errors/index.ts';
 import { createIntake, installErrorHandler } from './intake/index.ts';
 import { createLogger, createMetrics, type Metrics } from './observability/index.ts';
+import { classifyInboundKeyword, PolicyEngine, startInboundProcessor } from './policy/index.ts';
 import { createTwilioProvider, type Provider } from './providers/index.ts';
 import { Dispatcher } from './queue/index.ts';
-import { createRouter } from './routing/index.ts';
 import { type Simulator, startSimulator } from './simulator/index.ts';
 import { type Db, openDatabase, pingDatabase, queueStats } from './store/index.ts';
 
@@ -18,6 +21,15 @@ export interface GatewayOptions {
   logger?: Logger;
   /** Seed of the embedded simulator (used when no Twilio credentials are configured). */
   simulatorSeed?: number;
+  /** The clock of intake, dispatch, callbacks and policies (tests move it; default Date.now). */
+  clock?: (() => number) | undefined;
+  /**
+   * Loads the config again (from the same file and environment) for a reload; throws an
+   * SbError naming the file, line and reason when it is invalid.
+   */
+  reloadConfig?: (() => GatewayConfig) | undefined;
+  /** A config file to watch: a change reloads it (a broken one is refused and logged). */
+  watchFile?: string | undefined;
 }
 
 /** A running gateway. */
@@ -32,7 +44,12 @@ export interface Gateway {
   simulator: Simulator | null;
   /** An API key generated for this run when none was configured (development only). */
   generatedApiKey: string | null;
-  pools: PoolConfig[];
+  /** The pools in force (they change on reload). */
+  readonly pools: readonly PoolConfig[];
+  /** The policy engine (switches, blocks, the compiled policy). */
+  policy: PolicyEngine;
+  /** Reloads the config: pools, templates and policies change at once, or nothing does. */
+  reload(): Promise<{ loadedAt: string }>;
   /** Graceful stop: no new work, in-flight work finished or released, everything closed. */
   stop(): Promise<void>;
 }
@@ -119,20 +136,59 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
       return metrics.registry.metrics();
     });
 
-    const router = createRouter(pools);
+    const clock = options.clock ?? Date.now;
+    const policy = new PolicyEngine(
+      { db, logger, registry: metrics.registry, clock },
+      { pools, templates: config.templates, policy: config.policy },
+    );
+    await policy.start();
+    closers.unshift(async () => policy.stop());
+    const reloads = new Counter({
+      name: 'sb_config_reloads_total',
+      help: 'Config reloads by result (applied, rejected)',
+      labelNames: ['result'],
+      registers: [metrics.registry],
+    });
+    const reload = async (): Promise<{ loadedAt: string }> => {
+      if (!options.reloadConfig) {
+        throw new SbError('SB_ADMIN_RELOAD_REJECTED', 'This gateway was started without a config file.');
+      }
+      let next: GatewayConfig;
+      try {
+        next = options.reloadConfig();
+      } catch (err) {
+        reloads.inc({ result: 'rejected' });
+        const reason = err instanceof Error ? err.message : String(err);
+        logger.error({ reason }, 'config reload rejected; the running config stays in force');
+        throw new SbError('SB_ADMIN_RELOAD_REJECTED', reason, { cause: err });
+      }
+      const nextPools = next.pools.length === 0 && simulator ? EMBEDDED_POOLS : next.pools;
+      policy.replace({ pools: nextPools, templates: next.templates, policy: next.policy });
+      reloads.inc({ result: 'applied' });
+      logger.info({ pools: nextPools.length, templates: next.templates.length }, 'config reloaded');
+      return { loadedAt: new Date().toISOString() };
+    };
     const api = config.role === 'all' || config.role === 'api';
     const worker = config.role === 'all' || config.role === 'worker';
     let publicUrl = config.server.publicUrl ?? '';
-    const intake = api ? createIntake({ db, logger, router, metrics }, { tenants }) : null;
+    const intake = api
+      ? createIntake({ db, logger, admit: (req) => policy.admit(req), metrics, clock }, { tenants })
+      : null;
     if (intake) await app.register(intake.plugin);
+    const adminKeys = [...config.admin.apiKeySha256];
+    if (api && adminKeys.length > 0) {
+      await app.register(adminRoutes({ policy, reload, logger }, { adminKeySha256: adminKeys }));
+    }
     if (api) {
       await app.register(
         callbackRoutes(
-          { db, logger, metrics },
+          { db, logger, metrics, clock },
           {
             publicUrl: () => publicUrl,
             authToken: twilio.authToken!,
             previousAuthToken: twilio.previousAuthToken,
+            inboundReply: (keyword) =>
+              classifyInboundKeyword(keyword) === 'help' ? policy.helpReply() : null,
           },
         ),
       );
@@ -146,7 +202,7 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
 
     const dispatcher = worker
       ? new Dispatcher(
-          { db, provider, pools, metrics, logger },
+          { db, provider, pools, policy, metrics, logger, clock },
           {
             owner: `${process.pid}-${randomUUID().slice(0, 8)}`,
             leaseMs: config.dispatch.leaseMs,
@@ -162,8 +218,12 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
       : null;
     dispatcher?.start();
     const applier = worker
-      ? startCallbackApplier({ db, logger, metrics }, { intervalMs: 20, batch: 500 })
+      ? startCallbackApplier({ db, logger, metrics, clock }, { intervalMs: 20, batch: 500 })
       : null;
+    const inbound = worker
+      ? startInboundProcessor({ db, policy, logger, clock }, { intervalMs: 200, batch: 200 })
+      : null;
+    const watcher = options.watchFile ? watchConfig(options.watchFile, reload, logger) : null;
     ready = true;
 
     return {
@@ -174,13 +234,19 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
       url,
       simulator,
       generatedApiKey,
-      pools,
+      get pools() {
+        return policy.pools;
+      },
+      policy,
+      reload,
       async stop() {
         stopping = true;
+        watcher?.close();
         await app.close();
         await intake?.drain();
         await dispatcher?.stop();
         await applier?.stop();
+        await inbound?.stop();
         for (const close of closers) await close();
       },
     };
@@ -188,4 +254,21 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     for (const close of closers) await close().catch(() => {});
     throw err;
   }
+}
+
+/**
+ * Reloads the config when its file changes (debounced: editors write in several steps). A
+ * broken file is refused by `reload` and logged with its file, line and reason.
+ */
+function watchConfig(file: string, reload: () => Promise<unknown>, logger: Logger): FSWatcher {
+  let timer: NodeJS.Timeout | null = null;
+  const watcher = watch(file, () => {
+    if (timer) clearTimeout(timer);
+    timer = setTimeout(() => {
+      reload().catch(() => {}); // already logged and counted
+    }, 200);
+  });
+  watcher.on('error', (err) => logger.warn({ err }, 'config file watch stopped'));
+  watcher.unref();
+  return watcher;
 }

@@ -42,6 +42,8 @@ export interface CallbackRouteOptions {
   batch?: BatcherOptions | undefined;
   /** Largest accepted callback body in bytes (default 64 KiB). */
   bodyLimit?: number | undefined;
+  /** The text to answer an inbound keyword with (e.g. the HELP reply), sent back as TwiML `<Message>`. */
+  inboundReply?: ((keyword: string, to: string) => string | null) | undefined;
 }
 
 export const STATUS_CALLBACK_PATH = '/webhooks/twilio/status';
@@ -58,8 +60,9 @@ const KEYWORD = /^[\p{L}\p{N}]{1,16}$/u;
  * group commit, and answered once durable; applying status callbacks happens elsewhere
  * (`startCallbackApplier`). A refused callback changes nothing.
  * - `POST /webhooks/twilio/status?mid=<our id>` → 204.
- * - `POST /webhooks/twilio/inbound` → 200 with empty TwiML. The body is not stored, only
- *   its keyword when it is a single short word (for STOP / START / HELP handling).
+ * - `POST /webhooks/twilio/inbound` → 200 with TwiML: empty, or the configured reply to a
+ *   keyword such as HELP. The body is not stored, only its keyword when it is a single short
+ *   word (for STOP / START / HELP handling).
  */
 export function callbackRoutes(deps: CallbackRouteDeps, options: CallbackRouteOptions): FastifyPluginAsync {
   const verifier = new TwilioSignatureVerifier(options);
@@ -155,7 +158,12 @@ export function callbackRoutes(deps: CallbackRouteDeps, options: CallbackRouteOp
         params: keyword ? { ...kept, BodyKeyword: keyword } : kept,
         receivedAt: clock(),
       });
-      return ok ? reply.code(200).header('content-type', 'text/xml').send(EMPTY_TWIML) : reply;
+      if (!ok) return reply;
+      const answer = keyword ? options.inboundReply?.(keyword, single(params.To)!) : null;
+      return reply
+        .code(200)
+        .header('content-type', 'text/xml')
+        .send(answer ? `<Response><Message>${escapeXml(answer)}</Message></Response>` : EMPTY_TWIML);
     });
   };
 }
@@ -164,6 +172,10 @@ export function callbackRoutes(deps: CallbackRouteDeps, options: CallbackRouteOp
 export function keywordOf(body: string | undefined): string | undefined {
   const word = body?.trim();
   return word && KEYWORD.test(word) ? word.toUpperCase() : undefined;
+}
+
+function escapeXml(s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }
 
 /** The form parameters of a request: strings, or arrays of strings for repeated names. */

@@ -113,18 +113,17 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv = process.en
       }) => {
         const log = createLogger({ level: env.LOG_LEVEL ?? 'info' });
         let config: ReturnType<typeof loadGatewayConfig>;
+        const overrides: ConfigOverrides = {
+          configFile: opts.config,
+          port: opts.port,
+          host: opts.host,
+          database: opts.db,
+          role: opts.role,
+          publicUrl: opts.publicUrl,
+        };
+        const configFile = opts.config ?? env.SWITCHBOARD_CONFIG;
         try {
-          config = loadGatewayConfig(
-            {
-              configFile: opts.config,
-              port: opts.port,
-              host: opts.host,
-              database: opts.db,
-              role: opts.role,
-              publicUrl: opts.publicUrl,
-            },
-            env,
-          );
+          config = loadGatewayConfig(overrides, env);
         } catch (err) {
           if (err instanceof SbError) {
             process.stderr.write(`${err.message}\n`);
@@ -133,7 +132,15 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv = process.en
           }
           throw err;
         }
-        const gateway = await startGateway(config, { logger: log, simulatorSeed: Number(opts.seed) });
+        const gateway = await startGateway(config, {
+          logger: log,
+          simulatorSeed: Number(opts.seed),
+          ...(configFile
+            ? { reloadConfig: () => loadGatewayConfig(overrides, env), watchFile: configFile }
+            : {}),
+        });
+        // SIGHUP reloads the config file (pools, templates, policies); a broken file is refused and logged.
+        process.on('SIGHUP', () => void gateway.reload().catch(() => {}));
         log.info(
           { url: gateway.url, role: config.role, database: config.database.replace(/\/\/[^@]*@/, '//***@') },
           'switchboard listening',

@@ -30,8 +30,11 @@ export interface LintReport {
 /** What each placeholder becomes when a body is linted: long enough to count segments honestly. */
 const SAMPLE_VALUE = 'X'.repeat(6);
 
-/** Top-level keys that make a file a gateway config rather than a templates file. */
-const GATEWAY_KEYS = new Set([...Object.keys(gatewayConfigSchema.shape), 'policy']);
+/**
+ * Top-level keys that make a file a gateway config rather than a templates file (`templates`
+ * is in both; a templates file's rules are under `content`).
+ */
+const GATEWAY_KEYS = new Set(Object.keys(gatewayConfigSchema.shape).filter((k) => k !== 'templates'));
 
 /** A templates file: nothing else at the top level, so a misspelt key is reported. */
 const templatesFileSchema = z.strictObject({ templates: templatesSchema, content: contentPolicySchema });

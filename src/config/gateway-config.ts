@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { policyConfigSchema, templatesSchema } from '../policy/index.ts';
 
 const e164 = z
   .string()
@@ -9,10 +10,25 @@ const e164 = z
 const purpose = z.enum(['otp', 'transactional', 'conversational', 'marketing']);
 const channel = z.enum(['sms', 'mms', 'whatsapp']);
 
-/** One sender number in a pool, with its messages-per-second. */
+/**
+ * A sender's carrier registration: the US A2P 10DLC campaign of a long code, or the
+ * verification of a toll-free number. Only approved and unexpired registrations send.
+ */
+export const registrationSchema = z.strictObject({
+  kind: z.enum(['10dlc', 'toll_free_verification']),
+  /** The campaign SID (CM…) or verification id, for the audit. */
+  id: z.string().min(1).max(64).optional(),
+  status: z.enum(['approved', 'pending', 'rejected', 'expired']),
+  /** ISO 8601 date or date-time after which the registration no longer counts. */
+  expiresAt: z.iso.datetime({ offset: true }).or(z.iso.date()).optional(),
+});
+
+/** One sender number in a pool, with its messages-per-second and (US) registration. */
 export const numberSchema = z.strictObject({
   address: e164,
   mps: z.number().positive().max(10_000),
+  /** Overrides the pool's registration for this number. */
+  registration: registrationSchema.optional(),
 });
 
 /** A sender pool: numbers of one sender type serving some purposes, channels and countries. */
@@ -29,6 +45,16 @@ export const poolSchema = z.strictObject({
   burst: z.number().int().min(1).max(100).default(1),
   /** Preference among pools serving the same traffic: lower first. */
   priority: z.number().int().default(100),
+  /**
+   * Which numbers a recipient prefers: one with its area code (US/CA), else its country
+   * (`area_code`); its country only (`country`); any (`off`). Free traffic spills over to the
+   * rest of the pool when the preferred numbers are busy; conversational pins keep the tier.
+   */
+  geomatch: z.enum(['area_code', 'country', 'off']).default('area_code'),
+  /** The registration covering the pool's numbers (a campaign, like a Messaging Service's). */
+  registration: registrationSchema.optional(),
+  /** The peak MPS this pool must carry: `switchboard audit` flags a pool whose registered capacity is below it. */
+  peakMps: z.number().positive().optional(),
 });
 
 const tenantSchema = z.strictObject({
@@ -68,7 +94,17 @@ export const gatewayConfigSchema = z.strictObject({
     })
     .prefault({}),
   tenants: z.array(tenantSchema).default([]),
+  /** Keys of the admin API (brownout switches, config reload, country blocks), as hex SHA-256. */
+  admin: z
+    .strictObject({
+      apiKeySha256: z.array(z.string().regex(/^[0-9a-f]{64}$/, 'a hex SHA-256 digest')).default([]),
+    })
+    .prefault({}),
   pools: z.array(poolSchema).default([]),
+  /** Message templates: versioned, per locale, with an approval state. */
+  templates: templatesSchema,
+  /** Deliverability policies: content lint, opt-out, quiet hours, caps, WhatsApp, media, brownouts. */
+  policy: policyConfigSchema,
   dispatch: z
     .strictObject({
       claimBatch: z.number().int().min(1).max(5_000).default(500),
@@ -95,3 +131,5 @@ export type GatewayConfig = z.infer<typeof gatewayConfigSchema>;
 export type PoolConfig = z.infer<typeof poolSchema>;
 /** The config as written (defaults optional). */
 export type GatewayConfigInput = z.input<typeof gatewayConfigSchema>;
+/** A sender number as configured. */
+export type NumberConfig = z.infer<typeof numberSchema>;

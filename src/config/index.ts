@@ -2,6 +2,7 @@ export {
   type GatewayConfig,
   type GatewayConfigInput,
   gatewayConfigSchema,
+  type NumberConfig,
   type PoolConfig,
   poolSchema,
 } from './gateway-config.ts';

@@ -7,7 +7,9 @@ import { hashApiKey, loadGatewayConfig } from './load-config.ts';
 describe('loadGatewayConfig', () => {
   it('loads the example config', () => {
     const config = loadGatewayConfig({ configFile: 'examples/switchboard.yaml' }, {});
-    expect(config.pools.map((p) => p.id)).toEqual(['transactional-us', 'marketing-us']);
+    expect(config.pools.map((p) => p.id)).toEqual(['transactional-us', 'marketing-us', 'whatsapp']);
+    expect(config.templates.map((t) => t.id)).toEqual(['otp-code']);
+    expect(config.policy.content.urlAllowlist).toEqual(['acme.example']);
     expect(config.tenants[0]!.id).toBe('acme');
   });
 
@@ -33,7 +35,7 @@ describe('loadGatewayConfig', () => {
     const dir = mkdtempSync(join(tmpdir(), 'sb-cfg-'));
     const path = join(dir, 'bad.yaml');
     writeFileSync(path, 'pools:\n  - id: Bad Id\n    senderType: pigeon\n');
-    expect(() => loadGatewayConfig({ configFile: path }, {})).toThrow(/bad\.yaml: pools\.0\.id/);
+    expect(() => loadGatewayConfig({ configFile: path }, {})).toThrow(/bad\.yaml:2:9: pools\.0\.id/);
   });
 
   it('refuses an account SID without its token', () => {

@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { parseDocument } from 'yaml';
+import { type Document, LineCounter, parseDocument } from 'yaml';
 import { SbError } from '../errors/index.ts';
 import { type GatewayConfig, gatewayConfigSchema } from './gateway-config.ts';
+import { locateYamlPath } from './yaml-locations.ts';
 
 /** Command-line settings that override the file and the environment. */
 export interface ConfigOverrides {
@@ -26,7 +27,8 @@ export function hashApiKey(key: string): string {
  */
 export function loadGatewayConfig(overrides: ConfigOverrides, env: NodeJS.ProcessEnv): GatewayConfig {
   const file = overrides.configFile ?? env.SWITCHBOARD_CONFIG;
-  const raw: Record<string, unknown> = file ? readYaml(file) : {};
+  const source = file ? readYaml(file) : null;
+  const raw: Record<string, unknown> = source?.value ?? {};
   const server = { ...((raw.server as object | undefined) ?? {}) } as Record<string, unknown>;
   const twilio = { ...((raw.twilio as object | undefined) ?? {}) } as Record<string, unknown>;
   const setIf = (o: Record<string, unknown>, k: string, v: unknown) => {
@@ -57,10 +59,15 @@ export function loadGatewayConfig(overrides: ConfigOverrides, env: NodeJS.Proces
   }
   const result = gatewayConfigSchema.safeParse(merged);
   if (!result.success) {
-    const where = file ?? 'config';
+    const where = (path: PropertyKey[]) => {
+      const at = source ? locateYamlPath(source.doc, source.lines, path) : null;
+      return at ? `${file}:${at.line}:${at.col}` : (file ?? 'config');
+    };
     throw new SbError(
       'SB_CONFIG_INVALID',
-      result.error.issues.map((i) => `${where}: ${i.path.join('.') || '(root)'}: ${i.message}`).join('\n'),
+      result.error.issues
+        .map((i) => `${where(i.path)}: ${i.path.join('.') || '(root)'}: ${i.message}`)
+        .join('\n'),
     );
   }
   const config = result.data;
@@ -73,20 +80,25 @@ export function loadGatewayConfig(overrides: ConfigOverrides, env: NodeJS.Proces
   return deepFreeze(config);
 }
 
-function readYaml(path: string): Record<string, unknown> {
+function readYaml(path: string): { value: Record<string, unknown>; doc: Document; lines: LineCounter } {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
     throw new SbError('SB_CONFIG_INVALID', `${path}: cannot read: ${(err as Error).message}`);
   }
-  const doc = parseDocument(text, { prettyErrors: true });
-  if (doc.errors.length > 0)
-    throw new SbError('SB_CONFIG_INVALID', doc.errors.map((e) => `${path}: ${e.message}`).join('\n'));
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { prettyErrors: true, lineCounter: lines });
+  if (doc.errors.length > 0) {
+    throw new SbError(
+      'SB_CONFIG_INVALID',
+      doc.errors.map((e) => `${path}:${e.linePos?.[0]?.line ?? 0}: ${e.message}`).join('\n'),
+    );
+  }
   const value = doc.toJS() ?? {};
   if (typeof value !== 'object' || Array.isArray(value))
     throw new SbError('SB_CONFIG_INVALID', `${path}: the top level must be a mapping`);
-  return value as Record<string, unknown>;
+  return { value: value as Record<string, unknown>, doc, lines };
 }
 
 function deepFreeze<T>(value: T): T {

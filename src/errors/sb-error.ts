@@ -81,6 +81,18 @@ export const SB_ERRORS = {
     retryable: false,
     message: 'The message was dead-lettered after its last retry.',
   },
+  // policy
+  SB_POLICY_REFUSED: {
+    status: 422,
+    retryable: false,
+    message: 'A policy refused the message before it reached the provider (see reason).',
+  },
+  SB_ADMIN_FORBIDDEN: { status: 403, retryable: false, message: 'An admin API key is required.' },
+  SB_ADMIN_RELOAD_REJECTED: {
+    status: 400,
+    retryable: false,
+    message: 'The config was not reloaded; the running config stays in force.',
+  },
   // config
   SB_CONFIG_INVALID: { status: 500, retryable: false, message: 'The configuration is invalid.' },
   SB_INTERNAL: { status: 500, retryable: false, message: 'Internal error.' },
@@ -95,19 +107,31 @@ export class SbError extends Error {
   readonly status: number;
   readonly retryable: boolean;
   readonly field: string | undefined;
+  /** The stable policy reason of an SB_POLICY_REFUSED error (e.g. `url_shortener`). */
+  readonly reason: string | undefined;
 
-  constructor(code: SbErrorCode, message?: string, options: { field?: string; cause?: unknown } = {}) {
+  constructor(
+    code: SbErrorCode,
+    message?: string,
+    options: { field?: string | undefined; cause?: unknown; reason?: string | undefined } = {},
+  ) {
     super(message ?? SB_ERRORS[code].message, { cause: options.cause });
     this.code = code;
     this.status = SB_ERRORS[code].status;
     this.retryable = SB_ERRORS[code].retryable;
     this.field = options.field;
+    this.reason = options.reason;
   }
 
   /** The HTTP body every error renders as. */
-  toBody(): { error: { code: string; message: string; field?: string } } {
+  toBody(): { error: { code: string; message: string; field?: string; reason?: string } } {
     return {
-      error: { code: this.code, message: this.message, ...(this.field ? { field: this.field } : {}) },
+      error: {
+        code: this.code,
+        message: this.message,
+        ...(this.field ? { field: this.field } : {}),
+        ...(this.reason ? { reason: this.reason } : {}),
+      },
     };
   }
 }

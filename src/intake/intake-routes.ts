@@ -26,7 +26,7 @@ import {
   toMessageResource,
 } from './message-resource.ts';
 import { createNumberValidator } from './phone-numbers.ts';
-import { prepareMessage } from './prepare-message.ts';
+import { type AdmitFn, prepareMessage } from './prepare-message.ts';
 import { createAuthenticator, type TenantKeys } from './tenant-auth.ts';
 
 /** Most messages in one batch request. */
@@ -35,7 +35,8 @@ export const MAX_BATCH_MESSAGES = 1000;
 /** What intake works with. */
 export interface IntakeDeps {
   db: Db;
-  router: Router;
+  /** The policy check of each message (the policy engine's `admit`). */
+  admit: AdmitFn;
   clock?: (() => number) | undefined;
   /** Never given bodies or full numbers. */
   logger?: Logger | undefined;
@@ -138,7 +139,7 @@ export function createIntake(deps: IntakeDeps, options: IntakeOptions): Intake {
   const prepare = (raw: unknown, headerKey: string | undefined, tenantId: string): NewMessage | SbError => {
     const input = parseMessageInput(raw, headerKey);
     if (input instanceof SbError) return input;
-    return prepareMessage(input, { tenantId, router: deps.router, validateNumber, now: clock() });
+    return prepareMessage(input, { tenantId, admit: deps.admit, validateNumber, now: clock() });
   };
 
   const unavailable = (err: unknown, tenantId: string) => {

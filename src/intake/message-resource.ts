@@ -8,7 +8,12 @@ export interface MessageResource {
   purpose: string;
   status: string;
   body: string | null;
-  template: { id: string; variables: Record<string, string> | null } | null;
+  template: {
+    id: string;
+    version: number | null;
+    locale: string | null;
+    variables: Record<string, string> | null;
+  } | null;
   mediaUrls: string[] | null;
   userId: string | null;
   correlationId: string | null;
@@ -20,6 +25,10 @@ export interface MessageResource {
   errorCode: string | null;
   providerErrorCode: number | null;
   errorMessage: string | null;
+  /** The last policy decision (POLICY_REASONS): a refusal, a deferral or a change. */
+  policyReason: string | null;
+  /** While queued: when the message is due (later than now when a policy deferred it). */
+  notBefore: string | null;
   createdAt: string;
   updatedAt: string;
   submittedAt: string | null;
@@ -59,10 +68,12 @@ export function toMessageResource(row: MessageRow): MessageResource {
     status: row.status,
     body: row.body,
     template:
-      row.content_sid === null
+      row.template_id === null
         ? null
         : {
-            id: row.content_sid,
+            id: row.template_id,
+            version: row.template_version,
+            locale: row.template_locale,
             variables: row.content_variables === null ? null : JSON.parse(row.content_variables),
           },
     mediaUrls: row.media_urls === null ? null : JSON.parse(row.media_urls),
@@ -76,6 +87,8 @@ export function toMessageResource(row: MessageRow): MessageResource {
     errorCode: row.error_code,
     providerErrorCode: row.provider_error_code,
     errorMessage: row.error_message,
+    policyReason: row.policy_reason,
+    notBefore: row.status === 'queued' ? iso(row.next_attempt_at) : null,
     createdAt: iso(row.created_at),
     updatedAt: iso(row.updated_at),
     submittedAt: isoOrNull(row.submitted_at),
@@ -130,6 +143,8 @@ export const messageResourceJsonSchema = {
           type: 'object',
           properties: {
             id: str,
+            version: intOrNull,
+            locale: strOrNull,
             variables: { anyOf: [{ type: 'object', additionalProperties: str }, { type: 'null' }] },
           },
         },
@@ -147,6 +162,8 @@ export const messageResourceJsonSchema = {
     errorCode: strOrNull,
     providerErrorCode: intOrNull,
     errorMessage: strOrNull,
+    policyReason: strOrNull,
+    notBefore: strOrNull,
     createdAt: str,
     updatedAt: str,
     submittedAt: strOrNull,
@@ -191,6 +208,6 @@ export const messageHistoryJsonSchema = {
 /** JSON schema of the `{ error: { code, message, field? } }` body. */
 export const errorBodyJsonSchema = {
   type: 'object',
-  properties: { code: str, message: str, field: str },
+  properties: { code: str, message: str, field: str, reason: str },
   required: ['code', 'message'],
 } as const;

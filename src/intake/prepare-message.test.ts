@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { poolSchema } from '../config/index.ts';
 import { SbError } from '../errors/index.ts';
-import { createRouter } from '../routing/index.ts';
+import { admitMessage, compilePolicy, type IntakeRequest, policyConfigSchema } from '../policy/index.ts';
 import { type MessageInput, parseMessageInput } from './message-input.ts';
 import { createNumberValidator } from './phone-numbers.ts';
 import { canonicalPayload, newMessageId, prepareMessage } from './prepare-message.ts';
@@ -46,19 +47,31 @@ describe('canonicalPayload', () => {
 });
 
 describe('prepareMessage', () => {
-  const router = createRouter([
+  const compiled = compilePolicy(
     {
-      id: 'tx',
-      senderType: 'long_code',
-      channel: 'sms',
-      purposes: ['otp'],
-      countries: ['US'],
-      numbers: [{ address: '+14155550100', mps: 1 }],
-      burst: 1,
-      priority: 100,
+      pools: [
+        poolSchema.parse({
+          id: 'tx',
+          senderType: 'long_code',
+          purposes: ['otp'],
+          countries: ['US'],
+          registration: { kind: '10dlc', id: 'CM1', status: 'approved' },
+          numbers: [{ address: '+14155550100', mps: 1 }],
+        }),
+      ],
+      templates: [],
+      policy: policyConfigSchema.parse({}),
     },
-  ]);
-  const ctx = { tenantId: 't', router, validateNumber: createNumberValidator(2), now: 5 };
+    5,
+  );
+  const switches = { deferMarketing: false, otpWhatsappToSms: false, mmsAsText: false };
+  const ctx = {
+    tenantId: 't',
+    admit: (req: IntakeRequest) =>
+      admitMessage(compiled, req, { now: 5, switches, blockedCountries: new Set<string>() }),
+    validateNumber: createNumberValidator(2),
+    now: 5,
+  };
 
   it('builds the row with hashes, pool, country and ordering key', () => {
     const row = prepareMessage(input({ to: '+14155550123', body: 'hi', purpose: 'otp' }), ctx);

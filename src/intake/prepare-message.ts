@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { SbError } from '../errors/index.ts';
-import { orderKeyFor, type Router } from '../routing/index.ts';
+import { type Admission, type IntakeRequest, PolicyRefusal } from '../policy/index.ts';
+import { orderKeyFor } from '../routing/index.ts';
 import type { NewMessage } from '../store/index.ts';
 import type { MessageInput } from './message-input.ts';
 import { type NumberValidator, stripChannelPrefix } from './phone-numbers.ts';
@@ -8,7 +9,7 @@ import { type NumberValidator, stripChannelPrefix } from './phone-numbers.ts';
 /** What turning a request into a stored message needs. */
 export interface PrepareContext {
   tenantId: string;
-  router: Router;
+  admit: AdmitFn;
   validateNumber: NumberValidator;
   now: number;
 }
@@ -60,9 +61,14 @@ export function canonicalPayload(input: MessageInput, recipient: string): string
   ]);
 }
 
+/** The policy check intake runs on each message (see the policy engine's `admit`). */
+export type AdmitFn = (req: IntakeRequest) => Admission | PolicyRefusal;
+
 /**
- * Checks the recipient, picks the pool and builds the row to insert; returns the error to
- * answer instead when the number is invalid (400) or no pool serves the message (422).
+ * Checks the recipient, runs the policy (templates, content lint, routing, registration,
+ * quiet hours…) and builds the row to insert; returns the error to answer instead when the
+ * number is invalid (400), no pool serves the message (422) or a policy refuses it (422 with
+ * its reason).
  */
 export function prepareMessage(input: MessageInput, ctx: PrepareContext): NewMessage | SbError {
   const plain = stripChannelPrefix(input.to, input.channel);
@@ -76,36 +82,53 @@ export function prepareMessage(input: MessageInput, ctx: PrepareContext): NewMes
       { field: 'to' },
     );
   }
-  const pool = ctx.router.selectPool({
-    purpose: input.purpose,
-    channel: input.channel,
-    country: number.country,
-  });
-  if (!pool) {
-    return new SbError(
-      'SB_INTAKE_NO_POOL',
-      `No sender pool serves ${input.purpose} messages on ${input.channel} to ${number.country}.`,
-    );
+  const t = input.template;
+  const version = t?.version === undefined ? undefined : Number(t.version);
+  if (t && version !== undefined && !Number.isInteger(version)) {
+    return new SbError('SB_POLICY_REFUSED', `template.version: no version ${t.version} of ${t.id}.`, {
+      field: 'template.version',
+      reason: 'template_unknown',
+    });
   }
-  const body = input.body ?? null;
+  const admitted = ctx.admit({
+    channel: input.channel,
+    purpose: input.purpose,
+    recipient: number.e164,
+    country: number.country,
+    body: input.body ?? null,
+    template: t ? { id: t.id, version, locale: t.locale, variables: t.variables } : null,
+    mediaUrls: input.mediaUrls ?? null,
+  });
+  if (admitted instanceof PolicyRefusal) {
+    if (admitted.reason === 'no_pool') return new SbError('SB_INTAKE_NO_POOL', admitted.message);
+    return new SbError('SB_POLICY_REFUSED', admitted.message, {
+      field: admitted.field,
+      reason: admitted.reason,
+    });
+  }
   return {
     id: newMessageId(ctx.now),
     tenantId: ctx.tenantId,
     idempotencyKey: input.idempotencyKey ?? null,
     payloadHash: sha256Hex(canonicalPayload(input, number.e164)),
-    channel: input.channel,
+    channel: admitted.channel,
     purpose: input.purpose,
     recipient: number.e164,
     country: number.country,
-    body,
-    bodyHash: body === null ? null : sha256Hex(body),
-    contentSid: input.template?.id ?? null,
-    contentVariables: input.template?.variables ? JSON.stringify(input.template.variables) : null,
-    mediaUrls: input.mediaUrls ?? null,
+    body: admitted.body,
+    bodyHash: admitted.bodyHash,
+    contentSid: null,
+    contentVariables: t?.variables ? JSON.stringify(t.variables) : null,
+    mediaUrls: admitted.mediaUrls,
     userId: input.userId ?? null,
     correlationId: input.correlationId ?? null,
-    poolId: pool.id,
+    poolId: admitted.pool.id,
     orderKey: orderKeyFor(input.purpose, ctx.tenantId, number.e164),
     now: ctx.now,
+    notBefore: admitted.notBefore,
+    templateId: admitted.templateId,
+    templateVersion: admitted.templateVersion,
+    templateLocale: admitted.templateLocale,
+    policyReason: admitted.policyReason,
   };
 }

@@ -1,5 +1,5 @@
-import type { PoolConfig } from '../config/index.ts';
-import type { ClaimPlan, MessageRow, PacingRow } from '../store/index.ts';
+import type { NumberConfig, PoolConfig } from '../config/index.ts';
+import type { ClaimPlan, MessageRow, PacingRow, StickyPin } from '../store/index.ts';
 import { book, earliestStart } from './gcra.ts';
 
 /** Where and when one claimed message goes out. */
@@ -8,6 +8,8 @@ export interface SlotAssignment {
   sender: string;
   /** When to call the provider (ms since epoch). */
   at: number;
+  /** False when no number of the pool may send (none registered): the message is refused. */
+  registered: boolean;
 }
 
 /** How fast a slowed-down pool gets back to full rate: fraction of its MPS regained per second. */
@@ -19,17 +21,54 @@ export const MIN_RATE_FACTOR = 0.05;
 export const poolKey = (poolId: string) => `pool:${poolId}`;
 export const numberKey = (address: string) => `num:${address}`;
 
+/** Which of a pool's numbers may carry a message (registration, geomatch). */
+export interface SenderSelector {
+  /** The numbers that may send (e.g. registered), in config order; empty when none may. */
+  readonly sendable: readonly NumberConfig[];
+  /** The best geomatch tier of sendable numbers for a recipient (same area code, country, any). */
+  preferred(recipient: string): readonly NumberConfig[];
+}
+
+/** Every number may send, none preferred: the selector when no routing rules apply. */
+export function allSenders(pool: PoolConfig): SenderSelector {
+  return { sendable: pool.numbers, preferred: () => pool.numbers };
+}
+
+/** The sticky-sender key of a conversational message: per tenant, user (else number) and country. */
+export function stickyKeyOf(row: MessageRow): string | null {
+  return row.purpose === 'conversational'
+    ? `${row.tenant_id}:${row.user_id ?? row.recipient}:${row.country}`
+    : null;
+}
+
+/** How far past the horizon a message bound to one number (sticky, ordered, geomatched) may be placed. */
+export interface PoolPlanOptions {
+  selector?: SenderSelector;
+  /** A slot later than now + maxWaitMs is not taken: the message goes back to the queue. */
+  maxWaitMs?: number;
+}
+
 /**
- * The claim plan for one pool: each message gets the number whose schedule frees first
- * (ordered traffic always gets the same number for a recipient, so the provider's FIFO per
- * sender keeps the order), and a start time allowed by both the number's MPS and the pool's
- * cap, scaled down by the pool's 429 slow-down factor. Only what fits within `horizonMs` is
- * claimed, so claimed messages never wait long enough to lose their lease.
+ * The claim plan for one pool: each message gets the number whose schedule frees first among
+ * those it may use — ordered traffic always the same number for a recipient (so the
+ * provider's FIFO per sender keeps the order), a conversational recipient its sticky number,
+ * other traffic the best geomatch tier — and a start time allowed by both the number's MPS
+ * and the pool's cap, scaled down by the pool's 429 slow-down factor. Only what fits within
+ * `horizonMs` is claimed, so claimed messages never wait long enough to lose their lease.
  */
-export function poolClaimPlan(pool: PoolConfig, now: number, horizonMs: number): ClaimPlan<SlotAssignment> {
+export function poolClaimPlan(
+  pool: PoolConfig,
+  now: number,
+  horizonMs: number,
+  options: PoolPlanOptions = {},
+): ClaimPlan<SlotAssignment> {
+  const selector = options.selector ?? allSenders(pool);
+  const maxWaitMs = Math.max(horizonMs, options.maxWaitMs ?? horizonMs);
   const pk = poolKey(pool.id);
   const poolMps = pool.mps ?? pool.numbers.reduce((s, n) => s + n.mps, 0);
   const keys = [pk, ...pool.numbers.map((n) => numberKey(n.address))];
+  const sendable = selector.sendable.length > 0 ? selector.sendable : pool.numbers;
+  const sendableSet = new Set(sendable.map((n) => n.address));
 
   const recover = (state: Map<string, PacingRow>) => {
     const row = state.get(pk)!;
@@ -39,12 +78,15 @@ export function poolClaimPlan(pool: PoolConfig, now: number, horizonMs: number):
     return row.rateFactor;
   };
 
-  const place = (state: Map<string, PacingRow>, factor: number, orderKey: string | null, commit: boolean) => {
+  const place = (
+    state: Map<string, PacingRow>,
+    factor: number,
+    candidates: readonly NumberConfig[],
+    commit: boolean,
+  ) => {
     const poolRow = state.get(pk)!;
     const poolInterval = 1000 / (poolMps * factor);
     let best: { address: string; start: number; interval: number } | null = null;
-    const candidates =
-      orderKey === null ? pool.numbers : [pool.numbers[stableIndex(orderKey, pool.numbers.length)]!];
     for (const n of candidates) {
       const interval = 1000 / (n.mps * factor);
       const start = earliestStart(state.get(numberKey(n.address))!, now, interval, pool.burst);
@@ -55,7 +97,19 @@ export function poolClaimPlan(pool: PoolConfig, now: number, horizonMs: number):
       book(state.get(numberKey(best!.address))!, start, best!.interval);
       book(poolRow, start, poolInterval);
     }
-    return { address: best!.address, start, poolInterval, numberInterval: best!.interval };
+    return { address: best!.address, start };
+  };
+
+  const candidatesFor = (row: MessageRow, pins: ReadonlyMap<string, string>, sticky: string | null) => {
+    if (row.order_key !== null) return [sendable[stableIndex(row.order_key, sendable.length)]!];
+    const pinned = sticky === null ? undefined : pins.get(sticky);
+    if (pinned !== undefined && sendableSet.has(pinned)) return sendable.filter((n) => n.address === pinned);
+    const preferred = selector.preferred(row.recipient);
+    const tier = preferred.length > 0 ? preferred : sendable;
+    // A new sticky recipient gets a number of its tier by hash: users spread evenly over the
+    // numbers whatever the load at the moment of their first message.
+    if (sticky !== null) return [tier[stableIndex(sticky, tier.length)]!];
+    return tier;
   };
 
   return {
@@ -65,17 +119,41 @@ export function poolClaimPlan(pool: PoolConfig, now: number, horizonMs: number):
       const copy = new Map([...state].map(([k, v]) => [k, { ...v }]));
       let n = 0;
       for (; n < max; n++) {
-        const slot = place(copy, factor, null, true);
+        const slot = place(copy, factor, sendable, true);
         if (slot.start >= now + horizonMs) break;
       }
       return n;
     },
-    assign(rows: MessageRow[], state) {
+    stickyKeys: (rows) => rows.map(stickyKeyOf).filter((k): k is string => k !== null),
+    assign(rows, state, pins = new Map()) {
       const factor = state.get(pk)!.rateFactor;
-      return rows.map((row) => {
-        const slot = place(state, factor, row.order_key, true);
-        return { messageId: row.id, sender: slot.address, at: slot.start };
+      const newPins: StickyPin[] = [];
+      const slots = rows.map((row) => {
+        const sticky = stickyKeyOf(row);
+        let candidates = candidatesFor(row, pins, sticky);
+        let probe = place(state, factor, candidates, false);
+        // Geomatch is a preference: once the local numbers are booked beyond a quarter of the
+        // horizon, free traffic spills over to the rest of the pool instead of queueing.
+        if (row.order_key === null && sticky === null && candidates.length < sendable.length) {
+          if (probe.start - now > horizonMs / 4) {
+            candidates = sendable;
+            probe = place(state, factor, candidates, false);
+          }
+        }
+        if (probe.start >= now + maxWaitMs) return null;
+        const slot = place(state, factor, candidates, true);
+        if (sticky !== null && pins.get(sticky) !== slot.address) {
+          newPins.push({ key: sticky, poolId: pool.id, sender: slot.address });
+          (pins as Map<string, string>).set(sticky, slot.address);
+        }
+        return {
+          messageId: row.id,
+          sender: slot.address,
+          at: slot.start,
+          registered: selector.sendable.length > 0,
+        };
       });
+      return { slots, newPins };
     },
   };
 }

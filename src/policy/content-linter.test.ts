@@ -32,10 +32,11 @@ describe('contentPolicySchema', () => {
       refuseUnlistedUrls: true,
       extraShorteners: [],
       keywords: [],
-      maxSegments: 6,
       smartEncoding: true,
       optOutLanguage: { purposes: ['marketing'] },
     });
+    // No segment cap unless configured: Twilio's own limit is 1,600 characters.
+    expect(policy.maxSegments).toBeUndefined();
   });
 
   it('rejects an invalid keyword regex at load with the path of the pattern', () => {

@@ -143,7 +143,8 @@ export const contentPolicySchema = z
       })
       .prefault({}),
     /** Cap on SMS/MMS segments (billing and carrier filtering grow with length). */
-    maxSegments: z.number().int().min(1).max(10).default(6),
+    /** Most segments an SMS may take (none: only Twilio's 1,600-character limit). */
+    maxSegments: z.number().int().min(1).max(100).optional(),
     /** Replace Unicode look-alikes so a body stays GSM-7 (SMS/MMS only). */
     smartEncoding: z.boolean().default(true),
   })
@@ -270,7 +271,7 @@ export function createContentLinter(policy: ContentPolicy): ContentLinter {
       }
       const analysis = analyzeSms(body);
       const segments = sms ? analysis.segments : 1;
-      if (refusal === null && sms && segments > maxSegments) {
+      if (refusal === null && sms && maxSegments !== undefined && segments > maxSegments) {
         refusal = new PolicyRefusal(
           'segment_limit_exceeded',
           `The body needs ${segments} ${analysis.encoding} segments; the cap is ${maxSegments}.`,

@@ -1,3 +1,4 @@
+export { type CompiledPolicy, compilePolicy, type PolicySources } from './compiled-policy.ts';
 export {
   type ContentLinter,
   type ContentPolicy,
@@ -8,7 +9,33 @@ export {
   type LintOutcome,
   messagePurposeSchema,
 } from './content-linter.ts';
+export {
+  classifyInboundKeyword,
+  HELP_KEYWORDS,
+  type InboundKeyword,
+  OPT_IN_KEYWORDS,
+  OPT_OUT_KEYWORDS,
+} from './inbound-keywords.ts';
+export { type InboundProcessor, inboundEffect, startInboundProcessor } from './inbound-processor.ts';
+export { type Admission, admitMessage, type IntakeRequest, type SwitchState } from './intake-policy.ts';
+export {
+  createMediaChecker,
+  type MediaChecker,
+  type MediaPolicy,
+  mediaPolicySchema,
+} from './media-checker.ts';
+export {
+  BROWNOUT_SWITCHES,
+  type BrownoutSwitch,
+  brownoutSchema,
+  type PolicyConfig,
+  policyConfigSchema,
+} from './policy-config.ts';
+export { PolicyEngine, type PolicyEngineDeps } from './policy-engine.ts';
 export { isRefusal, POLICY_REASONS, type PolicyReason, PolicyRefusal } from './policy-refusal.ts';
+export { type QuietHours, quietHoursEnd, quietHoursSchema } from './quiet-hours.ts';
+export { timeZoneFor } from './recipient-time-zone.ts';
+export { checkBeforeSend, type GateDecision, optOutScopes } from './send-gate.ts';
 export {
   analyzeSms,
   isGsm7,

@@ -19,6 +19,7 @@ export const POLICY_REASONS = {
   media_invalid: 'A media URL failed the check (HTTPS, reachable, content type, size).',
   whatsapp_outside_window:
     'The WhatsApp 24-hour session is closed and no approved template or SMS fall-back applies.',
+  no_pool: 'No sender pool serves this purpose, channel and country.',
   // deferrals and changes (recorded on the message, not refusals)
   quiet_hours: 'Deferred to the end of the recipient\u2019s local quiet hours.',
   daily_spend_cap: 'Deferred: the country\u2019s daily spend cap is reached.',
@@ -26,6 +27,7 @@ export const POLICY_REASONS = {
   brownout_deferred: 'Deferred by a brownout switch.',
   whatsapp_fallback_sms: 'Sent as SMS: the WhatsApp session window is closed.',
   mms_as_text: 'Sent as text without media.',
+  brownout_otp_sms: 'Sent as SMS: the OTP-over-WhatsApp brownout switch is on.',
 } as const;
 
 /** A stable policy reason code. */

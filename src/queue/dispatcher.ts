@@ -2,7 +2,13 @@ import type { Logger } from 'pino';
 import type { PoolConfig } from '../config/index.ts';
 import { SbError } from '../errors/index.ts';
 import type { Metrics } from '../observability/index.ts';
-import { MIN_RATE_FACTOR, poolClaimPlan, poolKey, type SlotAssignment } from '../pacing/index.ts';
+import {
+  MIN_RATE_FACTOR,
+  poolClaimPlan,
+  poolKey,
+  type SenderSelector,
+  type SlotAssignment,
+} from '../pacing/index.ts';
 import type { Provider, SendResult } from '../providers/index.ts';
 import {
   type AttemptStart,
@@ -11,7 +17,9 @@ import {
   type DispatchOutcome,
   knownProviderSids,
   type MessageRow,
+  type PolicyOutcome,
   recordOutcomes,
+  recordPolicyOutcomes,
   releaseExpiredLeases,
   releaseLeases,
   startAttempts,
@@ -21,11 +29,36 @@ import {
 import { nextDelay, type RetryPolicy } from './retry-policy.ts';
 import { Semaphore } from './semaphore.ts';
 
+/** What a policy decided just before a send (see the policy engine's check). */
+export type SendDecision =
+  | {
+      kind: 'send';
+      body: string | null;
+      mediaUrls: string[];
+      contentSid: string | null;
+      contentVariables: string | null;
+      /** A change a policy made on the way (e.g. media dropped), if any. */
+      note?: string | null;
+    }
+  | { kind: 'refuse'; reason: string; message: string }
+  | { kind: 'defer'; reason: string; until: number }
+  | { kind: 'reroute'; reason: string; channel: string; poolId: string };
+
+/** The policy the dispatcher consults: the pools in force, their senders, the check before a send. */
+export interface DispatchPolicy {
+  readonly pools: readonly PoolConfig[];
+  selector(poolId: string): SenderSelector | undefined;
+  check(row: MessageRow, pool: PoolConfig, slot: SlotAssignment): Promise<SendDecision>;
+}
+
 /** What the dispatcher works with. */
 export interface DispatcherDeps {
   db: Db;
   provider: Provider;
-  pools: PoolConfig[];
+  /** The pools, when no policy supplies them. */
+  pools: readonly PoolConfig[];
+  /** Checks each message before its provider call (opt-outs, windows, caps…); none: send as stored. */
+  policy?: DispatchPolicy | undefined;
   metrics: Metrics;
   logger: Logger;
   clock?: () => number;
@@ -60,6 +93,7 @@ export class Dispatcher {
   private readonly semaphore: Semaphore;
   private readonly attempts: WriteBatcher<AttemptStart, boolean>;
   private readonly outcomes: WriteBatcher<DispatchOutcome, void>;
+  private readonly policyOutcomes: WriteBatcher<PolicyOutcome, boolean>;
   private readonly scheduled = new Map<string, { timer: NodeJS.Timeout; row: MessageRow }>();
   private readonly running = new Set<Promise<void>>();
   private readonly last429 = new Map<string, number>();
@@ -86,6 +120,13 @@ export class Dispatcher {
       async (items) => {
         await recordOutcomes(deps.db, items);
         return items.map(() => undefined);
+      },
+      { maxBatch: 500, maxWaitMs: 0 },
+    );
+    this.policyOutcomes = new WriteBatcher<PolicyOutcome, boolean>(
+      async (items) => {
+        const done = await recordPolicyOutcomes(deps.db, items);
+        return items.map((i) => done.has(i.messageId));
       },
       { maxBatch: 500, maxWaitMs: 0 },
     );
@@ -117,6 +158,7 @@ export class Dispatcher {
     await Promise.all([...this.running]);
     await this.attempts.drain();
     await this.outcomes.drain();
+    await this.policyOutcomes.drain();
   }
 
   /** Messages claimed and not yet resolved by this worker. */
@@ -125,8 +167,9 @@ export class Dispatcher {
   }
 
   private async loop(): Promise<void> {
-    const { db, pools } = this.deps;
+    const { db } = this.deps;
     while (!this.stopping) {
+      const pools = this.deps.policy?.pools ?? this.deps.pools;
       const now = this.clock();
       if (now - this.lastLeaseSweep >= 1000) {
         this.lastLeaseSweep = now;
@@ -137,7 +180,11 @@ export class Dispatcher {
         // Backpressure: do not claim more while this worker already holds plenty.
         if (this.scheduled.size + this.running.size >= this.options.claimBatch * 4) break;
         try {
-          const plan = poolClaimPlan(pool, now, this.options.horizonMs);
+          const plan = poolClaimPlan(pool, now, this.options.horizonMs, {
+            selector: this.deps.policy?.selector(pool.id),
+            // A message bound to one number (ordered, sticky, geomatched) may wait this long.
+            maxWaitMs: this.options.leaseMs / 2,
+          });
           const { rows, assignments } = await claimPaced(
             db,
             {
@@ -169,7 +216,7 @@ export class Dispatcher {
     const timer = setTimeout(
       () => {
         this.scheduled.delete(row.id);
-        const run = this.execute(row, pool, slot.sender).catch((err) =>
+        const run = this.execute(row, pool, slot).catch((err) =>
           this.deps.logger.error({ err, messageId: row.id }, 'dispatch failed'),
         );
         this.running.add(run);
@@ -180,7 +227,8 @@ export class Dispatcher {
     this.scheduled.set(row.id, { timer, row });
   }
 
-  private async execute(row: MessageRow, pool: PoolConfig, sender: string): Promise<void> {
+  private async execute(row: MessageRow, pool: PoolConfig, slot: SlotAssignment): Promise<void> {
+    const sender = slot.sender;
     const { maxAttempts } = this.options.retry;
     if (row.needs_reconcile === 1) {
       const settled = await this.reconcile(row, pool);
@@ -203,6 +251,26 @@ export class Dispatcher {
       this.deps.metrics.deadLetters.inc({ reason: row.error_code ?? 'unknown' });
       return;
     }
+    let content: Extract<SendDecision, { kind: 'send' }> = {
+      kind: 'send',
+      body: row.body,
+      mediaUrls: row.media_urls ? (JSON.parse(row.media_urls) as string[]) : [],
+      contentSid: row.content_sid,
+      contentVariables: row.content_variables,
+    };
+    if (this.deps.policy) {
+      const decision = await this.deps.policy.check(row, pool, slot);
+      if (decision.kind !== 'send') {
+        await this.policyOutcomes.submit({
+          ...decision,
+          messageId: row.id,
+          owner: this.options.owner,
+          now: this.clock(),
+        });
+        return;
+      }
+      content = decision;
+    }
     const attempt = row.attempts + 1;
     const held = await this.attempts.submit({
       messageId: row.id,
@@ -221,10 +289,10 @@ export class Dispatcher {
         messageId: row.id,
         to: row.channel === 'whatsapp' ? `whatsapp:${row.recipient}` : row.recipient,
         from: sender,
-        body: row.body,
-        mediaUrls: row.media_urls ? (JSON.parse(row.media_urls) as string[]) : [],
-        contentSid: row.content_sid,
-        contentVariables: row.content_variables,
+        body: content.body,
+        mediaUrls: content.mediaUrls,
+        contentSid: content.contentSid,
+        contentVariables: content.contentVariables,
         statusCallback: this.options.statusCallbackUrl(row.id),
       });
     } finally {

@@ -6,3 +6,10 @@ export {
   type RouteRequest,
   type Router,
 } from './router.ts';
+export { createSenderRanker, type SenderRanker } from './sender-ranking.ts';
+export {
+  type RegistrationState,
+  registrationStateOf,
+  requiredRegistration,
+  sendableNumbers,
+} from './sender-registration.ts';

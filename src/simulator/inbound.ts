@@ -1,22 +1,11 @@
 import { parsePhoneNumberFromString } from 'libphonenumber-js/max';
-import { analyzeSms } from '../policy/index.ts';
+import { analyzeSms, HELP_KEYWORDS, OPT_IN_KEYWORDS, OPT_OUT_KEYWORDS } from '../policy/index.ts';
 import type { CallbackAttempt, SimMessage } from './model.ts';
 import type { SimContext } from './sim-context.ts';
 import { TwilioApiError } from './twilio-errors.ts';
 
-/** Twilio's default opt-out, opt-in and help keywords (single-word, case-insensitive). */
-export const OPT_OUT_KEYWORDS: ReadonlySet<string> = new Set([
-  'STOP',
-  'STOPALL',
-  'UNSUBSCRIBE',
-  'CANCEL',
-  'END',
-  'QUIT',
-  'REVOKE',
-  'OPTOUT',
-]);
-export const OPT_IN_KEYWORDS: ReadonlySet<string> = new Set(['START', 'YES', 'UNSTOP']);
-export const HELP_KEYWORDS: ReadonlySet<string> = new Set(['HELP', 'INFO']);
+// Twilio's default opt-out, opt-in and help keywords: the same sets the gateway's policy uses.
+export { HELP_KEYWORDS, OPT_IN_KEYWORDS, OPT_OUT_KEYWORDS };
 
 /** An inbound message a test or game-day operator injects, as if a handset sent it. */
 export interface InboundSpec {
@@ -32,6 +21,8 @@ export interface InboundResult {
   message: SimMessage;
   optOutType: 'STOP' | 'START' | 'HELP' | null;
   webhook: CallbackAttempt[];
+  /** Replies the webhook answered with (TwiML `<Message>`), recorded as sent. */
+  replies: SimMessage[];
 }
 
 /**
@@ -90,6 +81,7 @@ export async function injectInbound(ctx: SimContext, spec: InboundSpec): Promise
   if (whatsapp) ctx.engine.sessions.set(`${spec.to}|${spec.from}`, now);
 
   let webhook: CallbackAttempt[] = [];
+  const replies: SimMessage[] = [];
   if (sender.smsUrl) {
     const params = inboundParams(message, optOutType, spec, mediaUrls);
     const attempts = await ctx.webhooks.deliver(
@@ -97,6 +89,7 @@ export async function injectInbound(ctx: SimContext, spec: InboundSpec): Promise
       params,
       account.authToken,
       `${message.sid}:received`,
+      { readBody: true },
     );
     webhook = attempts.map((a) => ({
       kind: 'inbound' as const,
@@ -105,8 +98,48 @@ export async function injectInbound(ctx: SimContext, spec: InboundSpec): Promise
       ...a,
     }));
     message.callbacks.push(...webhook);
+    const twiml = attempts.at(-1)?.responseBody;
+    for (const text of twimlMessages(twiml)) replies.push(recordReply(ctx, message, text));
   }
-  return { message, optOutType, webhook };
+  return { message, optOutType, webhook, replies };
+}
+
+/** The texts of the `<Message>` verbs in a TwiML answer (Twilio sends each as a reply). */
+export function twimlMessages(twiml: string | undefined): string[] {
+  if (!twiml || !twiml.includes('<Message')) return [];
+  const out: string[] = [];
+  for (const m of twiml.matchAll(/<Message(?:\s[^>]*)?>([\s\S]*?)<\/Message>/g)) {
+    const inner = m[1]!.replace(/<Body(?:\s[^>]*)?>([\s\S]*?)<\/Body>/, '$1');
+    out.push(
+      inner
+        .replace(/&lt;/g, '<')
+        .replace(/&gt;/g, '>')
+        .replace(/&quot;/g, '"')
+        .replace(/&apos;/g, "'")
+        .replace(/&amp;/g, '&'),
+    );
+  }
+  return out;
+}
+
+/** Records the reply a TwiML `<Message>` makes: from the number written to, back to the sender. */
+function recordReply(ctx: SimContext, inbound: SimMessage, body: string): SimMessage {
+  const now = ctx.clock.now();
+  return ctx.engine.recordInbound({
+    ...inbound,
+    from: inbound.to,
+    to: inbound.from,
+    body,
+    direction: 'outbound-reply',
+    status: 'sent',
+    numSegments: analyzeSms(body).segments,
+    mediaUrls: [],
+    dateCreated: now,
+    dateUpdated: now,
+    dateSent: now,
+    history: [{ status: 'sent', at: now, errorCode: null }],
+    callbacks: [],
+  });
 }
 
 function inboundParams(

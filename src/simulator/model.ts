@@ -77,7 +77,7 @@ export interface SimMessage {
   from: string;
   to: string;
   body: string;
-  direction: 'outbound-api' | 'inbound';
+  direction: 'outbound-api' | 'outbound-reply' | 'inbound';
   status: MessageStatus;
   errorCode: number | null;
   numSegments: number;

@@ -83,7 +83,12 @@ export function registerAdminRoutes(app: FastifyInstance, ctx: SimContext): void
 
   app.post('/sim/inbound', async (req) => {
     const result = await injectInbound(ctx, parse(inboundBody, req.body));
-    return { sid: result.message.sid, optOutType: result.optOutType, webhook: result.webhook };
+    return {
+      sid: result.message.sid,
+      optOutType: result.optOutType,
+      webhook: result.webhook,
+      replies: result.replies.map((r) => ({ sid: r.sid, from: r.from, to: r.to, body: r.body })),
+    };
   });
 
   app.get<{ Querystring: Record<string, string | undefined> }>('/sim/messages', async (req) => {

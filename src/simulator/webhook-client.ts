@@ -15,7 +15,12 @@ export interface WebhookPolicy {
 export type AttemptOutcome = Pick<
   CallbackAttempt,
   'url' | 'at' | 'durationMs' | 'httpStatus' | 'errorCode' | 'attempt'
->;
+> & {
+  /** The response body (first 64 KiB) when asked for: an inbound webhook may answer TwiML. */
+  responseBody?: string;
+};
+
+const MAX_RESPONSE_BODY = 64 * 1024;
 
 type FailureKind = '4xx' | '5xx' | 'ct' | 'rt' | null;
 
@@ -38,6 +43,7 @@ export class WebhookClient {
     params: Record<string, string>,
     authToken: string,
     idempotencyToken: string,
+    options: { readBody?: boolean } = {},
   ): Promise<AttemptOutcome[]> {
     const { url, policy } = this.resolve(configuredUrl);
     const body = new URLSearchParams(params).toString();
@@ -54,6 +60,7 @@ export class WebhookClient {
       const started = performance.now();
       let httpStatus: number | null = null;
       let failure: FailureKind = null;
+      let responseBody: string | undefined;
       try {
         const res = await request(url, {
           method: 'POST',
@@ -65,7 +72,10 @@ export class WebhookClient {
           signal: AbortSignal.timeout(policy.totalTimeoutMs),
         });
         httpStatus = res.statusCode;
-        await res.body.dump();
+        if (options.readBody && httpStatus < 300) {
+          const text = await res.body.text();
+          responseBody = text.slice(0, MAX_RESPONSE_BODY);
+        } else await res.body.dump();
         if (httpStatus >= 500) failure = '5xx';
         else if (httpStatus >= 400) failure = '4xx';
       } catch (err) {
@@ -79,6 +89,7 @@ export class WebhookClient {
         httpStatus,
         errorCode,
         attempt,
+        ...(responseBody === undefined ? {} : { responseBody }),
       });
       if (failure === null) break;
       if (!policy.retryPolicy.includes('all') && !policy.retryPolicy.includes(failure)) break;

@@ -29,6 +29,26 @@ export {
 } from './message-store.ts';
 export { openDatabase } from './open-database.ts';
 export {
+  applyInboundEvents,
+  blockCountry,
+  type InboundEffect,
+  isFirstContact,
+  lastWhatsappInbound,
+  listCountryBlocks,
+  optedOutRecipients,
+  POLICY_REFUSED_CODE,
+  type PolicyOutcome,
+  pruneCounters,
+  readSwitches,
+  recordPolicyOutcomes,
+  rememberContact,
+  reserveCounter,
+  setOptOut,
+  setSwitch,
+  touchWhatsappSession,
+  unblockCountry,
+} from './policy-store.ts';
+export {
   type AttemptStart,
   type ClaimPlan,
   claimPaced,
@@ -40,6 +60,7 @@ export {
   recordOutcomes,
   releaseExpiredLeases,
   releaseLeases,
+  type StickyPin,
   startAttempts,
   updateRateFactor,
 } from './queue-store.ts';

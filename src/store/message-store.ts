@@ -31,6 +31,13 @@ export interface NewMessage {
   poolId: string;
   orderKey: string | null;
   now: number;
+  /** When the message becomes due (a policy deferral at intake); `now` when absent. */
+  notBefore?: number | undefined;
+  templateId?: string | null | undefined;
+  templateVersion?: number | null | undefined;
+  templateLocale?: string | null | undefined;
+  /** A policy decision taken at intake (a deferral or a change such as smart encoding). */
+  policyReason?: string | null | undefined;
 }
 
 /** Per-item result of an insert: created, a replay of the same payload, or a key conflict. */
@@ -110,7 +117,7 @@ export function toRow(m: NewMessage): Omit<MessageRow, 'seq'> {
     status: 'queued' as const,
     status_rank: 0,
     attempts: 0,
-    next_attempt_at: m.now,
+    next_attempt_at: m.notBefore ?? m.now,
     last_delay_ms: 0,
     lease_owner: null,
     lease_expires_at: null,
@@ -124,6 +131,10 @@ export function toRow(m: NewMessage): Omit<MessageRow, 'seq'> {
     submitted_at: null,
     sent_at: null,
     final_at: null,
+    template_id: m.templateId ?? null,
+    template_version: m.templateVersion ?? null,
+    template_locale: m.templateLocale ?? null,
+    policy_reason: m.policyReason ?? null,
   };
 }
 

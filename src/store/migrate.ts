@@ -1,11 +1,13 @@
 import { type Migration, Migrator } from 'kysely';
 import type { Db } from './dialect.ts';
 import { initialSchema } from './migrations/001-initial.ts';
+import { policySchema } from './migrations/002-policy.ts';
 
 /** Versioned migrations, in order. Never edit one that has landed: add the next. */
 function migrations(db: Db): Record<string, Migration> {
   return {
     '001-initial': initialSchema(db.dialect),
+    '002-policy': policySchema(db.dialect),
   };
 }
 

@@ -2,6 +2,7 @@ import { sql, type Transaction } from 'kysely';
 import { claimDue, lockPacingRows, rowLocks } from './claims.ts';
 import type { Db } from './dialect.ts';
 import type { MessageRow } from './message-store.ts';
+import { readStickySenders, writeStickySenders } from './policy-store.ts';
 import type { Database } from './schema.ts';
 
 /** Shared pacing state for one key (a number or a pool). */
@@ -20,7 +21,24 @@ export interface ClaimPlan<T> {
   keys: string[];
   /** How many messages fit the schedule now, at most `max` (the work stops there). */
   capacity(state: Map<string, PacingRow>, max: number): number;
-  assign(rows: MessageRow[], state: Map<string, PacingRow>): T[];
+  /** The sticky-sender keys of these rows, whose pins the claim reads. */
+  stickyKeys(rows: MessageRow[]): string[];
+  /**
+   * Assigns each row a slot (mutating the state), or null when it does not fit now (it goes
+   * back to the queue); returns the sticky pins it made or changed, which the claim persists.
+   */
+  assign(
+    rows: MessageRow[],
+    state: Map<string, PacingRow>,
+    pins?: ReadonlyMap<string, string>,
+  ): { slots: (T | null)[]; newPins: StickyPin[] };
+}
+
+/** A conversational recipient's sender, kept across messages and restarts. */
+export interface StickyPin {
+  key: string;
+  poolId: string;
+  sender: string;
 }
 
 // Written as literals so SQLite can use the partial indexes defined on these states.
@@ -99,9 +117,30 @@ export async function claimPaced<T>(
     if (limit <= 0) return { rows: [], assignments: [] };
     const rows = await claimDue(trx, locks, { ...args, limit });
     if (rows.length === 0) return { rows, assignments: [] };
-    const assignments = plan.assign(rows, state);
+    const pins = await readStickySenders(trx, plan.stickyKeys(rows));
+    const { slots, newPins } = plan.assign(rows, state, pins);
     await writePacing(trx, state);
-    return { rows, assignments };
+    await writeStickySenders(trx, newPins, args.now);
+    const kept: MessageRow[] = [];
+    const assignments: T[] = [];
+    const unplaced: string[] = [];
+    rows.forEach((row, i) => {
+      const slot = slots[i];
+      if (slot == null) unplaced.push(row.id);
+      else {
+        kept.push(row);
+        assignments.push(slot);
+      }
+    });
+    if (unplaced.length > 0) {
+      // Bound to a number whose schedule is full beyond the wait limit: back to the queue, untouched.
+      await trx
+        .updateTable('messages')
+        .set({ status: 'queued', status_rank: 0, lease_owner: null, lease_expires_at: null })
+        .where('id', 'in', unplaced)
+        .execute();
+    }
+    return { rows: kept, assignments };
   });
 }
 

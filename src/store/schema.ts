@@ -67,6 +67,12 @@ export interface MessagesTable {
   submitted_at: number | null;
   sent_at: number | null;
   final_at: number | null;
+  /** The template the body was rendered from (the body itself is then not stored). */
+  template_id: string | null;
+  template_version: number | null;
+  template_locale: string | null;
+  /** The last policy decision on the message: a refusal, deferral or change (POLICY_REASONS). */
+  policy_reason: string | null;
 }
 
 /** One provider call for a message. */
@@ -119,8 +125,67 @@ export interface PacingStateTable {
   updated_at: number;
 }
 
+/** A recipient's opt-out state per sender scope (a pool, or the whole account). */
+export interface OptOutsTable {
+  scope: string;
+  recipient: string;
+  opted_out: number;
+  keyword: string;
+  updated_at: number;
+}
+
+/** The sender a conversational recipient keeps (per tenant, user or number, and country). */
+export interface StickySendersTable {
+  key: string;
+  pool_id: string;
+  sender: string;
+  updated_at: number;
+}
+
+/** When a WhatsApp user last wrote to one of our senders (opens the 24-hour session). */
+export interface WhatsappSessionsTable {
+  recipient: string;
+  sender: string;
+  last_inbound_at: number;
+}
+
+/** Recipients a tenant has already sent to (first-contact throttle). */
+export interface ContactsTable {
+  tenant_id: string;
+  recipient: string;
+  first_at: number;
+}
+
+/** Windowed counters (daily spend, first contacts, spike detection), expiring. */
+export interface PolicyCountersTable {
+  key: string;
+  value: number;
+  expires_at: number;
+}
+
+/** Countries blocked by spike protection or by an operator. */
+export interface CountryBlocksTable {
+  country: string;
+  reason: string;
+  blocked_at: number;
+}
+
+/** Operational switches (brownouts) set through the admin API, shared by every process. */
+export interface GatewaySwitchesTable {
+  name: string;
+  enabled: number;
+  updated_at: number;
+}
+
 /** The database as Kysely sees it. */
 export interface Database {
+  opt_outs: OptOutsTable;
+  sticky_senders: StickySendersTable;
+  whatsapp_sessions: WhatsappSessionsTable;
+  contacts: ContactsTable;
+  policy_counters: PolicyCountersTable;
+  country_blocks: CountryBlocksTable;
+  gateway_switches: GatewaySwitchesTable;
   messages: MessagesTable;
   message_attempts: AttemptsTable;
   message_events: MessageEventsTable;

@@ -70,10 +70,13 @@ describe('crash safety: a gateway killed with SIGKILL mid-dispatch (SQLite file)
           senderType: 'long_code',
           purposes: ['marketing'],
           countries: ['US'],
+          registration: { kind: '10dlc', id: 'CM-e2e', status: 'approved' },
           mps: 300,
           numbers: NUMBERS.map((address) => ({ address, mps: 100 })),
         },
       ],
+      // Marketing at any hour and with any body: those policies have their own tests.
+      policy: { quietHours: { enabled: false }, content: { optOutLanguage: { purposes: [] } } },
       dispatch: {
         leaseMs: 2_000,
         pollMs: 20,

@@ -51,11 +51,14 @@ describe('three worker processes and one API process sharing one PostgreSQL data
           senderType: 'long_code',
           purposes: ['marketing'],
           countries: ['US'],
+          registration: { kind: '10dlc', id: 'CM-e2e', status: 'approved' },
           mps: POOL_MPS,
           burst: BURST,
           numbers: NUMBERS.map((address) => ({ address, mps: NUMBER_MPS })),
         },
       ],
+      // Marketing at any hour and with any body: those policies have their own tests.
+      policy: { quietHours: { enabled: false }, content: { optOutLanguage: { purposes: [] } } },
       dispatch: { leaseMs: 10_000, pollMs: 20, reconcileAfterMs: 500 },
     });
     const [apiPort, ...workerPorts] = (await freePorts(4)) as [number, number, number, number];

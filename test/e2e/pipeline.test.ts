@@ -77,6 +77,7 @@ describe.each(['sqlite', 'postgres'] as const)('the gateway pipeline end to end 
           senderType: 'long_code',
           purposes: ['otp', 'transactional', 'conversational'],
           countries: ['US', 'CU'],
+          registration: { kind: '10dlc', id: 'CM-e2e', status: 'approved' },
           numbers: FAST_NUMBERS.map((address) => ({ address, mps: 50 })),
         },
         {
@@ -84,9 +85,12 @@ describe.each(['sqlite', 'postgres'] as const)('the gateway pipeline end to end 
           senderType: 'long_code',
           purposes: ['marketing'],
           countries: ['US'],
+          registration: { kind: '10dlc', id: 'CM-e2e', status: 'approved' },
           numbers: [{ address: SLOW_NUMBER, mps: 2 }],
         },
       ],
+      // Marketing at any hour and with any body: those policies have their own tests.
+      policy: { quietHours: { enabled: false }, content: { optOutLanguage: { purposes: [] } } },
       dispatch: {
         leaseMs: 5_000,
         pollMs: 20,

@@ -1,5 +1,5 @@
 import Fastify, { type FastifyInstance, type InjectOptions, type LightMyRequestResponse } from 'fastify';
-import type { Logger } from 'pino';
+import pino, { type Logger } from 'pino';
 import { hashApiKey, type PoolConfig, poolSchema } from '../../src/config/index.ts';
 import {
   createIntake,
@@ -8,7 +8,12 @@ import {
   type IntakeOptions,
   installErrorHandler,
 } from '../../src/intake/index.ts';
-import { createRouter } from '../../src/routing/index.ts';
+import {
+  PolicyEngine,
+  policyConfigSchema,
+  type TemplateConfig,
+  templatesSchema,
+} from '../../src/policy/index.ts';
 import type { Db } from '../../src/store/index.ts';
 
 export const KEY_A = 'sk_test_tenant_a_0123456789';
@@ -35,6 +40,7 @@ export const POOLS: PoolConfig[] = [
     channel: 'sms',
     purposes: ['otp', 'transactional', 'conversational'],
     countries: ['US', 'CA'],
+    registration: { kind: '10dlc', id: 'CM-intake', status: 'approved' },
     numbers: [{ address: '+14155550100', mps: 10 }],
   },
   {
@@ -43,6 +49,7 @@ export const POOLS: PoolConfig[] = [
     channel: 'sms',
     purposes: ['marketing'],
     countries: ['US'],
+    registration: { kind: 'toll_free_verification', id: 'TF-intake', status: 'approved' },
     numbers: [{ address: '+18885550100', mps: 3 }],
   },
   {
@@ -51,6 +58,7 @@ export const POOLS: PoolConfig[] = [
     channel: 'mms',
     purposes: ['transactional', 'conversational'],
     countries: ['US'],
+    registration: { kind: '10dlc', id: 'CM-intake', status: 'approved' },
     numbers: [{ address: '+14155550101', mps: 1 }],
   },
   {
@@ -62,6 +70,19 @@ export const POOLS: PoolConfig[] = [
     numbers: [{ address: 'whatsapp:+14155238886', mps: 10 }],
   },
 ].map(parsePool);
+
+/** One template: v1 and v2 approved in English (v2 newest), v3 pending. */
+export const TEMPLATES: TemplateConfig[] = templatesSchema.parse([
+  {
+    id: 'welcome',
+    purpose: 'transactional',
+    versions: [
+      { version: 1, locale: 'en', status: 'approved', body: 'Hi {{name}}' },
+      { version: 2, locale: 'en', status: 'approved', body: 'Welcome, {{name}}!' },
+      { version: 3, locale: 'en', status: 'pending', body: 'Hey {{name}}' },
+    ],
+  },
+]);
 
 /** A valid US recipient, a Canadian one and a German one. */
 export const US = '+14155550123';
@@ -87,12 +108,21 @@ export async function startIntakeApp(
   } = {},
 ): Promise<IntakeApp> {
   const clock = { now: 1_700_000_000_000 };
+  const policy = new PolicyEngine(
+    { db, logger: options.logger ?? pino({ level: 'silent' }), clock: () => clock.now },
+    // Intake mechanics with any marketing body: content rules have their own tests.
+    {
+      pools: POOLS,
+      templates: TEMPLATES,
+      policy: policyConfigSchema.parse({ content: { optOutLanguage: { purposes: [] } } }),
+    },
+  );
   const app = Fastify({ bodyLimit: options.bodyLimit ?? 64 * 1024, logger: false });
   installErrorHandler(app, { logger: options.logger });
   const intake = createIntake(
     {
       db,
-      router: createRouter(POOLS),
+      admit: (req) => policy.admit(req),
       clock: () => clock.now,
       insert: options.insert,
       logger: options.logger,

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Db } from '../../src/store/index.ts';
 import { backends } from '../support/databases.ts';
@@ -136,33 +137,41 @@ describe.each(backends())('intake messages on $name', (backend) => {
     expect(b.json().id).toBe(a.json().id);
   });
 
-  it('stores a template reference as content SID and variables, with no body', async () => {
+  it('stores a template reference (id, approved version, locale, variables) and a hash of the rendered body, not the body', async () => {
     const res = await inject(h.app, 'POST', '/v1/messages', {
       to: US,
-      template: {
-        id: 'HX0123456789abcdef0123456789abcdef',
-        version: 2,
-        locale: 'en-US',
-        variables: { '1': 'Ada' },
-      },
+      template: { id: 'welcome', locale: 'en-US', variables: { name: 'Ada' } },
       purpose: 'transactional',
     });
     expect(res.statusCode).toBe(202);
     expect(res.json()).toMatchObject({
       body: null,
-      template: { id: 'HX0123456789abcdef0123456789abcdef', variables: { '1': 'Ada' } },
+      template: { id: 'welcome', version: 2, locale: 'en', variables: { name: 'Ada' } },
     });
     const row = await db.kysely
       .selectFrom('messages')
-      .select(['content_sid', 'content_variables', 'body', 'body_hash'])
+      .select(['template_id', 'template_version', 'content_variables', 'body', 'body_hash'])
       .where('id', '=', res.json().id)
       .executeTakeFirstOrThrow();
     expect(row).toEqual({
-      content_sid: 'HX0123456789abcdef0123456789abcdef',
-      content_variables: '{"1":"Ada"}',
+      template_id: 'welcome',
+      template_version: 2,
+      content_variables: '{"name":"Ada"}',
       body: null,
-      body_hash: null,
+      body_hash: createHash('sha256').update('Welcome, Ada!').digest('hex'),
     });
+  });
+
+  it('refuses a template that does not exist, one not approved, and variables that do not match', async () => {
+    for (const [template, reason] of [
+      [{ id: 'nope' }, 'template_unknown'],
+      [{ id: 'welcome', version: 3, variables: { name: 'Ada' } }, 'template_not_approved'],
+      [{ id: 'welcome', variables: { first: 'Ada' } }, 'template_variables_mismatch'],
+    ] as const) {
+      const res = await inject(h.app, 'POST', '/v1/messages', { to: US, template, purpose: 'transactional' });
+      expect(res.statusCode).toBe(422);
+      expect(res.json().error).toMatchObject({ code: 'SB_POLICY_REFUSED', reason });
+    }
   });
 
   it('accepts an MMS with media URLs', async () => {

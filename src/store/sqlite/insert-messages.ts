@@ -38,6 +38,10 @@ const COLUMNS = [
   'submitted_at',
   'sent_at',
   'final_at',
+  'template_id',
+  'template_version',
+  'template_locale',
+  'policy_reason',
 ] as const satisfies readonly (keyof Omit<MessageRow, 'seq'>)[];
 
 // One prepared statement per connection, reused by every batch: preparing a multi-row

@@ -1,0 +1,1 @@
+export { type AdminDeps, adminRoutes } from './admin-routes.ts';
