@@ -5,6 +5,7 @@ import { startGateway } from '../main.ts';
 import { createLogger } from '../observability/index.ts';
 import { ConfigError, loadSimConfigFile, type SimConfig, startSimulator } from '../simulator/index.ts';
 import { registerLintCommand } from './lint-command.ts';
+import { registerAuditCommand, registerPlanCommand } from './ops-commands.ts';
 
 /** Parses the command line and runs the chosen command. */
 export async function runCli(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<void> {
@@ -88,6 +89,8 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv = process.en
     );
 
   registerLintCommand(program);
+  registerAuditCommand(program, env);
+  registerPlanCommand(program, env);
 
   program
     .command('serve')

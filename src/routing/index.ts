@@ -1,4 +1,14 @@
 export {
+  DEFAULT_MPS_PER_NUMBER,
+  type PeakDemand,
+  type PlanRow,
+  parsePeaks,
+  planCapacity,
+  type SenderType,
+  senderTypeFor,
+} from './capacity-plan.ts';
+export { type AuditFinding, auditPools, registeredCapacity } from './config-audit.ts';
+export {
   createRouter,
   type MessageChannel,
   type MessagePurpose,
