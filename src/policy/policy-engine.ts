@@ -79,7 +79,10 @@ export class PolicyEngine {
 
   /** Replaces the policy (a validated reload); checks in progress finish on the old one. */
   replace(sources: PolicySources): void {
+    const old = this.current;
     this.current = compilePolicy(sources, this.clock());
+    // Checks in flight may still use the old media checker's connections for a moment.
+    setTimeout(() => void old.mediaChecker.close().catch(() => {}), 30_000).unref();
   }
 
   /** Reads the shared switches and blocks now, then every second; re-evaluates registrations. */
@@ -95,6 +98,7 @@ export class PolicyEngine {
   stop(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
+    void this.current.mediaChecker.close().catch(() => {});
   }
 
   /** Reads switches and blocks from the database and recompiles registration-dependent parts. */
