@@ -391,7 +391,12 @@ describe.each(backends())('intake messages on $name', (backend) => {
           errorCode: null,
         },
       ]);
-      expect(m.history.events.map((e: { status: string }) => e.status)).toEqual(['queued', 'delivered']);
+      // `submitted` is the row's submitted_at, matched by the accepted attempt that finished then.
+      expect(m.history.events.map((e: { status: string; source: string }) => [e.status, e.source])).toEqual([
+        ['queued', 'intake'],
+        ['submitted', 'dispatch'],
+        ['delivered', 'callback'],
+      ]);
     });
 
     it('answers 404 for unknown ids, malformed ids and other tenants’ messages', async () => {
