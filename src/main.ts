@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import { callbackRoutes, startCallbackApplier } from './callbacks/index.ts';
+import { type CallbackApplier, callbackRoutes, startCallbackApplier } from './callbacks/index.ts';
 import { type GatewayConfig, hashApiKey, type PoolConfig } from './config/index.ts';
 import { EMBEDDED_POOLS, embeddedSimulatorConfig } from './embedded-defaults.ts';
 import { SbError } from './errors/index.ts';
@@ -123,12 +123,17 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     const api = config.role === 'all' || config.role === 'api';
     const worker = config.role === 'all' || config.role === 'worker';
     let publicUrl = config.server.publicUrl ?? '';
-    const intake = api ? createIntake({ db, logger, router, metrics }, { tenants }) : null;
+    // In-process wake-ups: new messages and callbacks reach an idle worker at once.
+    let dispatcher: Dispatcher | null = null;
+    let applier: CallbackApplier | null = null;
+    const intake = api
+      ? createIntake({ db, logger, router, metrics, onQueued: () => dispatcher?.notifyWork() }, { tenants })
+      : null;
     if (intake) await app.register(intake.plugin);
     if (api) {
       await app.register(
         callbackRoutes(
-          { db, logger, metrics },
+          { db, logger, metrics, onStored: () => applier?.notifyWork() },
           {
             publicUrl: () => publicUrl,
             authToken: twilio.authToken!,
@@ -144,7 +149,7 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     const url = `http://${config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host}:${port}`;
     if (!publicUrl) publicUrl = url;
 
-    const dispatcher = worker
+    dispatcher = worker
       ? new Dispatcher(
           { db, provider, pools, metrics, logger },
           {
@@ -161,9 +166,7 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
         )
       : null;
     dispatcher?.start();
-    const applier = worker
-      ? startCallbackApplier({ db, logger, metrics }, { intervalMs: 20, batch: 500 })
-      : null;
+    applier = worker ? startCallbackApplier({ db, logger, metrics }, { intervalMs: 20, batch: 500 }) : null;
     ready = true;
 
     return {

@@ -1,2 +1,3 @@
 export { Dispatcher, type DispatcherDeps, type DispatcherOptions } from './dispatcher.ts';
+export { type PauseTimers, PollPause, processTimers } from './poll-pause.ts';
 export { nextDelay, type RetryPolicy } from './retry-policy.ts';
