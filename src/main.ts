@@ -4,13 +4,18 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { Counter } from 'prom-client';
 import { adminRoutes } from './admin/index.ts';
-import { callbackRoutes, startCallbackApplier } from './callbacks/index.ts';
+import { type CallbackApplier, callbackRoutes, startCallbackApplier } from './callbacks/index.ts';
 import { type GatewayConfig, hashApiKey, type PoolConfig } from './config/index.ts';
 import { EMBEDDED_POOLS, embeddedSimulatorConfig } from './embedded-defaults.ts';
 import { SbError } from './errors/index.ts';
 import { createIntake, installErrorHandler } from './intake/index.ts';
 import { createLogger, createMetrics, type Metrics } from './observability/index.ts';
-import { classifyInboundKeyword, PolicyEngine, startInboundProcessor } from './policy/index.ts';
+import {
+  classifyInboundKeyword,
+  type InboundProcessor,
+  PolicyEngine,
+  startInboundProcessor,
+} from './policy/index.ts';
 import { createTwilioProvider, type Provider } from './providers/index.ts';
 import { Dispatcher } from './queue/index.ts';
 import { type Simulator, startSimulator } from './simulator/index.ts';
@@ -171,8 +176,22 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     const api = config.role === 'all' || config.role === 'api';
     const worker = config.role === 'all' || config.role === 'worker';
     let publicUrl = config.server.publicUrl ?? '';
+    // In-process wake-ups: new messages and callbacks reach an idle worker at once.
+    let dispatcher: Dispatcher | null = null;
+    let applier: CallbackApplier | null = null;
+    let inbound: InboundProcessor | null = null;
     const intake = api
-      ? createIntake({ db, logger, admit: (req) => policy.admit(req), metrics, clock }, { tenants })
+      ? createIntake(
+          {
+            db,
+            logger,
+            admit: (req) => policy.admit(req),
+            metrics,
+            clock,
+            onQueued: () => dispatcher?.notifyWork(),
+          },
+          { tenants },
+        )
       : null;
     if (intake) await app.register(intake.plugin);
     const adminKeys = [...config.admin.apiKeySha256];
@@ -182,7 +201,16 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     if (api) {
       await app.register(
         callbackRoutes(
-          { db, logger, metrics, clock },
+          {
+            db,
+            logger,
+            metrics,
+            clock,
+            onStored: () => {
+              applier?.notifyWork();
+              inbound?.wake();
+            },
+          },
           {
             publicUrl: () => publicUrl,
             authToken: twilio.authToken!,
@@ -200,7 +228,7 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     const url = `http://${config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host}:${port}`;
     if (!publicUrl) publicUrl = url;
 
-    const dispatcher = worker
+    dispatcher = worker
       ? new Dispatcher(
           { db, provider, pools, policy, metrics, logger, clock },
           {
@@ -217,10 +245,10 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
         )
       : null;
     dispatcher?.start();
-    const applier = worker
+    applier = worker
       ? startCallbackApplier({ db, logger, metrics, clock }, { intervalMs: 20, batch: 500 })
       : null;
-    const inbound = worker
+    inbound = worker
       ? startInboundProcessor({ db, policy, logger, clock }, { intervalMs: 200, batch: 200 })
       : null;
     const watcher = options.watchFile ? watchConfig(options.watchFile, reload, logger) : null;

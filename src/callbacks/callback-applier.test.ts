@@ -2,6 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { backends, openTestDatabase } from '../../test/support/databases.ts';
+import { testMessage } from '../../test/support/messages.ts';
 import { waitFor } from '../../test/support/sim-client.ts';
 import { createMetrics } from '../observability/index.ts';
 import {
@@ -35,26 +36,7 @@ describe.each(backends())('callback applier on $name', (backend) => {
     for (let i = 0; i < n; i++) out.push({ id: `msg_${randomUUID()}`, sid: newSid() });
     await insertMessages(
       db,
-      out.map(({ id }) => ({
-        id,
-        tenantId: 't1',
-        idempotencyKey: null,
-        payloadHash: 'h',
-        channel: 'sms',
-        purpose: 'marketing',
-        recipient: '+14155550123',
-        country: 'US',
-        body: 'b',
-        bodyHash: null,
-        contentSid: null,
-        contentVariables: null,
-        mediaUrls: null,
-        userId: null,
-        correlationId: null,
-        poolId: 'p1',
-        orderKey: null,
-        now: T0,
-      })),
+      out.map(({ id }) => testMessage(id, T0, { purpose: 'marketing', body: 'b' })),
     );
     for (const m of out) {
       await db.kysely

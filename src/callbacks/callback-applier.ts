@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Metrics } from '../observability/index.ts';
+import { PollPause } from '../queue/index.ts';
 import { applyCallbackEvents, type CallbackTransition, type Db } from '../store/index.ts';
 
 /** What the applier works with. */
@@ -17,6 +18,11 @@ export interface CallbackApplierDeps {
 export interface CallbackApplierOptions {
   /** Wait between cycles once nothing is left to apply (ms). */
   intervalMs: number;
+  /**
+   * Longest wait once cycles keep finding nothing: each empty cycle doubles the wait up to
+   * this (default the larger of `intervalMs` and 250 ms). `wake` starts a cycle at once.
+   */
+  maxIntervalMs?: number | undefined;
   /** Callbacks applied per transaction. */
   batch: number;
   /** How old an orphan must be before it is matched again (default 1000 ms). */
@@ -27,6 +33,12 @@ export interface CallbackApplierOptions {
 export interface CallbackApplier {
   /** Starts the next cycle now instead of after the interval. */
   wake(): void;
+  /**
+   * Says that a callback was just stored (in this process): an idle applier starts a cycle at
+   * once instead of at the end of its stretched wait; a busy one keeps its pace, so it still
+   * applies in batches under load.
+   */
+  notifyWork(): void;
   /** Stops after the current pass; resolves once it has committed. */
   stop(): Promise<void>;
 }
@@ -47,9 +59,8 @@ export function startCallbackApplier(
   const clock = deps.clock ?? Date.now;
   const orphanRetryAfterMs = options.orphanRetryAfterMs ?? 1000;
   let stopping = false;
-  let wakeUp: (() => void) | null = null;
   // A wake-up that arrives mid-cycle skips the next wait.
-  let woken = false;
+  const pause = new PollPause(options.intervalMs, Math.max(options.intervalMs, options.maxIntervalMs ?? 250));
 
   const report = async (transitions: CallbackTransition[]) => {
     for (const t of transitions) {
@@ -64,9 +75,9 @@ export function startCallbackApplier(
     }
   };
 
-  /** Applies until a batch comes back short (nothing more is waiting). */
+  /** Applies until a batch comes back short (nothing more is waiting); whether it found any. */
   const cycle = async () => {
-    for (;;) {
+    for (let found = false; ; found = true) {
       const r = await applyCallbackEvents(deps.db, {
         limit: options.batch,
         now: clock(),
@@ -74,51 +85,34 @@ export function startCallbackApplier(
       });
       if (r.transitions.length > 0) await report(r.transitions);
       if (r.orphaned > 0) deps.logger?.warn({ orphaned: r.orphaned }, 'callbacks matched no message yet');
-      if (stopping || r.applied + r.orphaned < options.batch) return;
+      if (stopping || r.applied + r.orphaned < options.batch) return found || r.applied > 0;
     }
   };
 
-  const sleep = (ms: number) =>
-    new Promise<void>((resolve) => {
-      if (woken) {
-        woken = false;
-        resolve();
-        return;
-      }
-      const timer = setTimeout(() => {
-        wakeUp = null;
-        resolve();
-      }, ms);
-      wakeUp = () => {
-        clearTimeout(timer);
-        wakeUp = null;
-        resolve();
-      };
-    });
-
   const loop = async () => {
     while (!stopping) {
+      let found = false;
       let failed = false;
       try {
-        await cycle();
+        found = await cycle();
       } catch (err) {
         failed = true;
         deps.logger?.error({ err }, 'applying callbacks failed; retrying');
       }
       if (stopping) break;
-      await sleep(failed ? Math.max(options.intervalMs, ERROR_BACKOFF_MS) : options.intervalMs);
+      await pause.wait(found, failed ? ERROR_BACKOFF_MS : 0);
     }
   };
   const done = loop();
 
   return {
-    wake: () => {
-      if (wakeUp) wakeUp();
-      else woken = true;
+    wake: () => pause.wake(),
+    notifyWork: () => {
+      if (pause.backingOff) pause.wake();
     },
     async stop() {
       stopping = true;
-      wakeUp?.();
+      pause.wake();
       await done;
     },
   };

@@ -32,13 +32,21 @@ describe.each(backends())('callback routes on $name', (backend) => {
   let closeDb: () => Promise<void>;
   let app: FastifyInstance;
   const rejected: CallbackRejectReason[] = [];
+  let storedSignals = 0;
 
   beforeAll(async () => {
     ({ db, close: closeDb } = await openTestDatabase(backend));
     app = Fastify();
     await app.register(
       callbackRoutes(
-        { db, onRejected: (r) => rejected.push(r), clock: () => NOW },
+        {
+          db,
+          onRejected: (r) => rejected.push(r),
+          onStored: () => {
+            storedSignals++;
+          },
+          clock: () => NOW,
+        },
         // A trailing slash on the public URL is tolerated.
         { publicUrl: () => `${PUBLIC}/`, authToken: TOKEN, previousAuthToken: OLD_TOKEN },
       ),
@@ -51,6 +59,7 @@ describe.each(backends())('callback routes on $name', (backend) => {
   });
   beforeEach(() => {
     rejected.length = 0;
+    storedSignals = 0;
   });
 
   /** Posts a form the way Twilio does, signed over `signedUrl` (default: the URL requested). */
@@ -169,6 +178,17 @@ describe.each(backends())('callback routes on $name', (backend) => {
     expect(res.json().error.code).toBe('SB_CALLBACK_BAD_SIGNATURE');
     expect(await storedFor(sid)).toHaveLength(0);
     expect(rejected).toEqual(['bad_signature']);
+  });
+
+  it('signals each newly stored status callback, not its duplicates nor refused ones', async () => {
+    const sid = newSid();
+    const params = statusParams(sid, 'sent');
+    expect((await post('/webhooks/twilio/status?mid=m3', params)).statusCode).toBe(204);
+    expect((await post('/webhooks/twilio/status?mid=m3', params)).statusCode).toBe(204);
+    expect((await post('/webhooks/twilio/status?mid=m3', params, { signature: 'forged' })).statusCode).toBe(
+      403,
+    );
+    expect(storedSignals).toBe(1);
   });
 
   it('answers a replayed valid callback 204 but stores it once', async () => {

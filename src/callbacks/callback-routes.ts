@@ -24,6 +24,8 @@ export interface CallbackRouteDeps {
   metrics?: Pick<Metrics, 'callbacks' | 'callbackRejected'> | undefined;
   /** Called for every refused callback. */
   onRejected?: ((reason: CallbackRejectReason) => void) | undefined;
+  /** Called once a status callback is durably stored (e.g. to wake the applier in this process). */
+  onStored?: (() => void) | undefined;
   clock?: (() => number) | undefined;
 }
 
@@ -102,6 +104,7 @@ export function callbackRoutes(deps: CallbackRouteDeps, options: CallbackRouteOp
       try {
         const result = await batcher.submit(event);
         deps.metrics?.callbacks.inc({ result });
+        if (result === 'stored' && event.kind === 'status') deps.onStored?.();
         return true;
       } catch (err) {
         deps.logger?.error({ err, kind: event.kind }, 'callback could not be stored');

@@ -44,6 +44,8 @@ export interface IntakeDeps {
   metrics?: Pick<Metrics, 'intakeAccepted'> | undefined;
   /** Writes one batch in one transaction; defaults to the store's `insertMessages` on `db`. */
   insert?: ((items: NewMessage[]) => Promise<InsertOutcome[]>) | undefined;
+  /** Called after a batch that created messages is committed (e.g. to wake the dispatcher in this process). */
+  onQueued?: (() => void) | undefined;
 }
 
 /** How intake authenticates and writes. */
@@ -128,10 +130,12 @@ export function createIntake(deps: IntakeDeps, options: IntakeOptions): Intake {
   const authenticate = createAuthenticator(options.tenants);
   const validateNumber = createNumberValidator();
   const db = deps.db;
-  const batcher = new WriteBatcher<NewMessage, InsertOutcome>(
-    deps.insert ?? ((items) => insertMessages(db, items)),
-    options.batch ?? { maxBatch: 512, maxWaitMs: 0 },
-  );
+  const insert = deps.insert ?? ((items: NewMessage[]) => insertMessages(db, items));
+  const batcher = new WriteBatcher<NewMessage, InsertOutcome>(async (items) => {
+    const outcomes = await insert(items);
+    if (outcomes.some((o) => o.kind === 'created')) deps.onQueued?.();
+    return outcomes;
+  }, options.batch ?? { maxBatch: 512, maxWaitMs: 0 });
   const count = (outcome: 'created' | 'replay' | 'conflict' | 'invalid', n = 1) =>
     deps.metrics?.intakeAccepted.inc({ outcome }, n);
 

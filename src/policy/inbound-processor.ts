@@ -5,6 +5,8 @@ import type { PolicyEngine } from './policy-engine.ts';
 
 /** A running inbound processor. */
 export interface InboundProcessor {
+  /** Applies stored inbound messages now instead of at the next poll (an opt-out takes effect at once). */
+  wake(): void;
   stop(): Promise<void>;
 }
 
@@ -57,15 +59,32 @@ export function startInboundProcessor(
       if (stopping || applied < options.batch) return;
     }
   };
+  let busy = false;
+  let again = false;
   const tick = () => {
+    if (timer) clearTimeout(timer);
+    timer = null;
+    if (busy) {
+      again = true; // a wake-up during a pass runs one more pass right after it
+      return;
+    }
+    busy = true;
     running = pass()
       .catch((err) => deps.logger.error({ err }, 'applying inbound messages failed'))
       .finally(() => {
-        if (!stopping) timer = setTimeout(tick, options.intervalMs);
+        busy = false;
+        if (stopping) return;
+        if (again) {
+          again = false;
+          tick();
+        } else timer = setTimeout(tick, options.intervalMs);
       });
   };
   tick();
   return {
+    wake: () => {
+      if (!stopping) tick();
+    },
     async stop() {
       stopping = true;
       if (timer) clearTimeout(timer);

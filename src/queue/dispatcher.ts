@@ -26,6 +26,7 @@ import {
   updateRateFactor,
   WriteBatcher,
 } from '../store/index.ts';
+import { PollPause, processTimers } from './poll-pause.ts';
 import { nextDelay, type RetryPolicy } from './retry-policy.ts';
 import { Semaphore } from './semaphore.ts';
 
@@ -70,7 +71,14 @@ export interface DispatcherOptions {
   /** This worker's identity in leases. */
   owner: string;
   leaseMs: number;
+  /** Pause between claims while there is work; empty claims stretch it (see `maxIdlePollMs`). */
   pollMs: number;
+  /**
+   * Longest pause once claims keep coming back empty (default 250 ms, at most half the
+   * horizon so the schedule never runs dry). New work from this process wakes the dispatcher
+   * at once (`notifyWork`), and so do its own retries when they fall due.
+   */
+  maxIdlePollMs?: number | undefined;
   horizonMs: number;
   claimBatch: number;
   retry: RetryPolicy;
@@ -97,9 +105,9 @@ export class Dispatcher {
   private readonly scheduled = new Map<string, { timer: NodeJS.Timeout; row: MessageRow }>();
   private readonly running = new Set<Promise<void>>();
   private readonly last429 = new Map<string, number>();
+  private readonly pause: PollPause;
   private stopping = false;
   private loopDone: Promise<void> | null = null;
-  private wake: (() => void) | null = null;
   private lastLeaseSweep = 0;
 
   constructor(
@@ -109,6 +117,8 @@ export class Dispatcher {
     this.clock = deps.clock ?? Date.now;
     this.random = deps.random ?? Math.random;
     this.semaphore = new Semaphore(options.maxConcurrency);
+    const maxIdle = options.maxIdlePollMs ?? Math.min(250, options.horizonMs / 2);
+    this.pause = new PollPause(options.pollMs, Math.max(options.pollMs, maxIdle), processTimers(this.clock));
     this.attempts = new WriteBatcher(
       async (items) => {
         const held = await startAttempts(deps.db, items);
@@ -144,7 +154,7 @@ export class Dispatcher {
    */
   async stop(): Promise<void> {
     this.stopping = true;
-    this.wake?.();
+    this.pause.wake();
     await this.loopDone;
     const waiting = [...this.scheduled.values()];
     for (const s of waiting) clearTimeout(s.timer);
@@ -161,6 +171,15 @@ export class Dispatcher {
     await this.policyOutcomes.drain();
   }
 
+  /**
+   * Says that new messages were queued (by intake in this process): an idle dispatcher claims
+   * at once instead of at the end of its stretched pause. A busy one keeps its pace, so claims
+   * stay batched under load.
+   */
+  notifyWork(): void {
+    if (this.pause.backingOff) this.pause.wake();
+  }
+
   /** Messages claimed and not yet resolved by this worker. */
   get inFlight(): number {
     return this.scheduled.size + this.running.size;
@@ -175,10 +194,14 @@ export class Dispatcher {
         this.lastLeaseSweep = now;
         await releaseExpiredLeases(db, now);
       }
+      // Busy when a claim found work, or when this worker already holds plenty (backpressure).
+      let busy = false;
       for (const pool of pools) {
         if (this.stopping) break;
-        // Backpressure: do not claim more while this worker already holds plenty.
-        if (this.scheduled.size + this.running.size >= this.options.claimBatch * 4) break;
+        if (this.scheduled.size + this.running.size >= this.options.claimBatch * 4) {
+          busy = true;
+          break;
+        }
         try {
           const plan = poolClaimPlan(pool, now, this.options.horizonMs, {
             selector: this.deps.policy?.selector(pool.id),
@@ -196,19 +219,13 @@ export class Dispatcher {
             },
             plan,
           );
+          if (rows.length > 0) busy = true;
           for (let i = 0; i < rows.length; i++) this.schedule(rows[i]!, pool, assignments[i]!);
         } catch (err) {
           this.deps.logger.error({ err, pool: pool.id }, 'claim failed');
         }
       }
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, this.options.pollMs);
-        this.wake = () => {
-          clearTimeout(t);
-          resolve();
-        };
-      });
-      this.wake = null;
+      if (!this.stopping) await this.pause.wait(busy);
     }
   }
 
@@ -261,6 +278,9 @@ export class Dispatcher {
     if (this.deps.policy) {
       const decision = await this.deps.policy.check(row, pool, slot);
       if (decision.kind !== 'send') {
+        // A deferral comes due later, a reroute is due now: neither waits for an idle back-off.
+        if (decision.kind === 'defer') this.pause.wakeBy(decision.until);
+        else if (decision.kind === 'reroute') this.pause.wake();
         await this.policyOutcomes.submit({
           ...decision,
           messageId: row.id,
@@ -445,6 +465,8 @@ export class Dispatcher {
   }
 
   private record(outcome: DispatchOutcome): Promise<void> {
+    // Backing off never delays a retry past its time.
+    if (outcome.kind === 'retry') this.pause.wakeBy(outcome.nextAttemptAt);
     return this.outcomes.submit(outcome);
   }
 

@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backends, openTestDatabase } from '../../test/support/databases.ts';
+import { testMessage } from '../../test/support/messages.ts';
 import {
   applyCallbackEvents,
   callbackDedupeKey,
@@ -9,32 +10,11 @@ import {
   type NewCallbackEvent,
 } from './callback-store.ts';
 import type { Db } from './dialect.ts';
-import { insertMessages, type NewMessage } from './message-store.ts';
+import { insertMessages } from './message-store.ts';
 
 const T0 = 1_700_000_000_000;
 
-function newMessage(id: string): NewMessage {
-  return {
-    id,
-    tenantId: 't1',
-    idempotencyKey: null,
-    payloadHash: 'h',
-    channel: 'sms',
-    purpose: 'transactional',
-    recipient: '+14155550123',
-    country: 'US',
-    body: 'hello',
-    bodyHash: null,
-    contentSid: null,
-    contentVariables: null,
-    mediaUrls: null,
-    userId: null,
-    correlationId: null,
-    poolId: 'p1',
-    orderKey: null,
-    now: T0,
-  };
-}
+const newMessage = (id: string) => testMessage(id, T0);
 
 const newSid = () => `SM${randomBytes(16).toString('hex')}`;
 

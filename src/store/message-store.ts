@@ -149,14 +149,16 @@ export async function getMessage(db: Db, tenantId: string, id: string): Promise<
 }
 
 /**
- * A message's attempts and status events, oldest first. The `queued` event is the row's own
- * creation (not stored twice, to keep intake to one insert per message).
+ * A message's attempts and status events, oldest first. Two events are the row's own data,
+ * not stored twice (intake stays one insert per message, dispatch one update): `queued` is its
+ * creation, and `submitted` is its `submitted_at` when an accepted attempt finished then (a
+ * callback that came first leaves no such attempt, and stores its own event).
  */
 export async function getHistory(
   db: Db,
-  row: Pick<MessageRow, 'id' | 'created_at'>,
+  row: Pick<MessageRow, 'id' | 'created_at' | 'submitted_at'>,
 ): Promise<{ attempts: AttemptRow[]; events: EventRow[] }> {
-  const [attempts, events] = await Promise.all([
+  const [attempts, stored] = await Promise.all([
     db.kysely
       .selectFrom('message_attempts')
       .selectAll()
@@ -170,15 +172,26 @@ export async function getHistory(
       .orderBy('id')
       .execute(),
   ]);
-  const queued: EventRow = {
+  const derived = (status: string, at: number, source: string): EventRow => ({
     id: 0,
     message_id: row.id,
-    status: 'queued',
-    at: row.created_at,
+    status,
+    at,
     provider_error_code: null,
-    source: 'intake',
-  };
-  return { attempts, events: [queued, ...events] };
+    source,
+  });
+  const events = [derived('queued', row.created_at, 'intake'), ...stored];
+  const at = row.submitted_at;
+  const accepted =
+    at === null
+      ? undefined
+      : attempts.find((a) => (a.outcome === 'accepted' || a.outcome === 'adopted') && a.finished_at === at);
+  if (at !== null && accepted && !stored.some((e) => e.status === 'submitted')) {
+    const later = events.findIndex((e) => e.at > at);
+    const event = derived('submitted', at, accepted.outcome === 'adopted' ? 'reconcile' : 'dispatch');
+    events.splice(later < 0 ? events.length : later, 0, event);
+  }
+  return { attempts, events };
 }
 
 /** A tenant's messages, newest first, filtered, one page. */

@@ -3,7 +3,9 @@ import { claimDue, lockPacingRows, rowLocks } from './claims.ts';
 import type { Db } from './dialect.ts';
 import type { MessageRow } from './message-store.ts';
 import { readStickySenders, writeStickySenders } from './policy-store.ts';
+import { postgresRecordOutcomes, postgresStartAttempts } from './postgres/dispatch-writes.ts';
 import type { Database } from './schema.ts';
+import { sqliteRecordOutcomes, sqliteStartAttempts } from './sqlite/dispatch-writes.ts';
 
 /** Shared pacing state for one key (a number or a pool). */
 export interface PacingRow {
@@ -211,166 +213,18 @@ export async function releaseLeases(db: Db, owner: string, messageIds: string[],
  */
 export async function startAttempts(db: Db, items: AttemptStart[]): Promise<Set<string>> {
   if (items.length === 0) return new Set();
-  return db.kysely.transaction().execute(async (trx) => {
-    const held = new Set<string>();
-    // Rows are locked in id order everywhere (here, outcomes, the callback applier): no deadlocks.
-    for (const a of [...items].sort((x, y) => (x.messageId < y.messageId ? -1 : 1))) {
-      const res = await trx
-        .updateTable('messages')
-        .set({
-          attempts: a.attempt,
-          sender: a.sender,
-          needs_reconcile: 1,
-          lease_expires_at: a.now + a.leaseMs,
-          updated_at: a.now,
-        })
-        .where('id', '=', a.messageId)
-        .where('lease_owner', '=', a.owner)
-        .where('status', '=', 'sending')
-        .executeTakeFirst();
-      if (Number(res.numUpdatedRows) === 1) held.add(a.messageId);
-    }
-    const rows = items.filter((a) => held.has(a.messageId));
-    if (rows.length > 0) {
-      await trx
-        .insertInto('message_attempts')
-        .values(
-          rows.map((a) => ({
-            message_id: a.messageId,
-            attempt: a.attempt,
-            sender: a.sender,
-            started_at: a.now,
-            outcome: 'pending',
-          })),
-        )
-        .execute();
-    }
-    return held;
-  });
+  return db.sqlite ? sqliteStartAttempts(db, items) : postgresStartAttempts(db, items);
 }
 
-/** Records provider outcomes in one transaction; status only ever moves forward. */
+/**
+ * Records provider outcomes in one transaction, as if one by one in the given order; status
+ * only ever moves forward. An accepted message keeps its SID and `submitted_at` (its history
+ * shows the `submitted` event from them, see `getHistory`); a failed one gets its event.
+ */
 export async function recordOutcomes(db: Db, outcomes: DispatchOutcome[]): Promise<void> {
   if (outcomes.length === 0) return;
-  const ordered = [...outcomes].sort((x, y) => (x.messageId < y.messageId ? -1 : 1));
-  await db.kysely.transaction().execute(async (trx) => {
-    for (const o of ordered) await recordOutcome(trx, o);
-  });
-}
-
-async function recordOutcome(trx: Transaction<Database>, o: DispatchOutcome): Promise<void> {
-  const attempt = trx
-    .updateTable('message_attempts')
-    .where('message_id', '=', o.messageId)
-    .where('attempt', '=', o.attempt);
-  if (o.kind === 'accepted') {
-    await attempt
-      .set({
-        outcome: o.adopted ? 'adopted' : 'accepted',
-        finished_at: o.now,
-        http_status: o.httpStatus,
-        provider_sid: o.providerSid,
-      })
-      .execute();
-    // Regardless of the lease: the provider has this message, so its SID must be kept.
-    const res = await trx
-      .updateTable('messages')
-      .set({
-        provider_sid: o.providerSid,
-        submitted_at: o.now,
-        needs_reconcile: 0,
-        lease_owner: null,
-        lease_expires_at: null,
-        updated_at: o.now,
-      })
-      .where('id', '=', o.messageId)
-      .where('provider_sid', 'is', null)
-      .executeTakeFirst();
-    if (Number(res.numUpdatedRows) === 0) return;
-    const moved = await trx
-      .updateTable('messages')
-      .set({ status: 'submitted', status_rank: 2 })
-      .where('id', '=', o.messageId)
-      .where('status_rank', '<', 2)
-      .executeTakeFirst();
-    if (Number(moved.numUpdatedRows) === 1) {
-      await trx
-        .insertInto('message_events')
-        .values({
-          message_id: o.messageId,
-          status: 'submitted',
-          at: o.now,
-          provider_error_code: null,
-          source: o.adopted ? 'reconcile' : 'dispatch',
-        })
-        .execute();
-    }
-    return;
-  }
-  const common = {
-    error_code: o.errorCode,
-    provider_error_code: o.providerErrorCode,
-    error_message: o.message.slice(0, 500),
-    updated_at: o.now,
-    lease_owner: null,
-    lease_expires_at: null,
-  };
-  if (o.kind === 'retry') {
-    const res = await trx
-      .updateTable('messages')
-      .set({
-        ...common,
-        status: 'queued',
-        status_rank: 0,
-        next_attempt_at: o.nextAttemptAt,
-        last_delay_ms: o.delayMs,
-        needs_reconcile: o.reconcile ? 1 : 0,
-      })
-      .where('id', '=', o.messageId)
-      .where('lease_owner', '=', o.owner)
-      .where('status', '=', 'sending')
-      .executeTakeFirst();
-    if (Number(res.numUpdatedRows) === 1) {
-      await attempt
-        .set({
-          outcome: o.reconcile ? 'unknown' : 'retry',
-          finished_at: o.now,
-          http_status: o.httpStatus,
-          provider_error_code: o.providerErrorCode,
-          error_code: o.errorCode,
-        })
-        .execute();
-    }
-    return;
-  }
-  const res = await trx
-    .updateTable('messages')
-    .set({ ...common, status: o.status, status_rank: 4, final_at: o.now, needs_reconcile: 0 })
-    .where('id', '=', o.messageId)
-    .where('lease_owner', '=', o.owner)
-    .where('status_rank', '<', 2)
-    .executeTakeFirst();
-  if (Number(res.numUpdatedRows) === 1) {
-    await attempt
-      .set({
-        outcome: 'failed',
-        finished_at: o.now,
-        http_status: o.httpStatus,
-        provider_error_code: o.providerErrorCode,
-        error_code: o.errorCode,
-      })
-      .execute();
-    await trx
-      .insertInto('message_events')
-      .values({
-        message_id: o.messageId,
-        status: o.status,
-        at: o.now,
-        provider_error_code: o.providerErrorCode,
-        source: 'dispatch',
-      })
-      .execute();
-  }
+  if (db.sqlite) await sqliteRecordOutcomes(db, outcomes);
+  else await postgresRecordOutcomes(db, outcomes);
 }
 
 /** Queue figures for metrics and autoscaling: depth and the age of the oldest due message. */

@@ -70,6 +70,25 @@ describe.each(backends())('dispatch on $name', (backend) => {
     });
   });
 
+  it('claims new work at once when told of it, however long it has been idle', async () => {
+    await admin(sim, 'POST', '/sim/reset');
+    const pool = testPool({ id: 'idle', numbers: [{ address: SENDER, mps: 1_000 }] });
+    // Empty claims double the pause from 10 ms; left alone it would reach a minute.
+    const { dispatcher, stop } = simDispatcher(db, sim, [pool], { maxIdlePollMs: 60_000 });
+    dispatcher.start();
+    try {
+      // Idle for 1.5 s: the pause under way is then 1.28 s long, ending about 1 s later.
+      await new Promise((r) => setTimeout(r, 1_500));
+      const [id] = await enqueue(db, pool.id, 1, {}, 'idle');
+      const told = Date.now();
+      dispatcher.notifyWork();
+      await waitFor(statuses, (r) => r.find((x) => x.id === id)?.status === 'submitted', 10_000, 10);
+      expect(Date.now() - told).toBeLessThan(800);
+    } finally {
+      await stop();
+    }
+  });
+
   it('reconciles lost responses instead of resending: no duplicates at the simulator', async () => {
     await admin(sim, 'POST', '/sim/reset');
     await admin(sim, 'POST', '/sim/faults', { responseLost: { rate: 0.3, mode: 'reset' } });

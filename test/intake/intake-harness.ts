@@ -105,6 +105,7 @@ export async function startIntakeApp(
     insert?: IntakeDeps['insert'];
     logger?: Logger;
     batch?: IntakeOptions['batch'];
+    onQueued?: IntakeDeps['onQueued'];
   } = {},
 ): Promise<IntakeApp> {
   const clock = { now: 1_700_000_000_000 };
@@ -126,6 +127,7 @@ export async function startIntakeApp(
       clock: () => clock.now,
       insert: options.insert,
       logger: options.logger,
+      onQueued: options.onQueued,
     },
     { tenants: TENANTS, batchBodyLimit: 2 * 1024 * 1024, batch: options.batch },
   );

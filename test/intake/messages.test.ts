@@ -306,6 +306,27 @@ describe.each(backends())('intake messages on $name', (backend) => {
       }
     });
 
+    it('signals new work once a batch that created messages is committed, never for replays or refusals', async () => {
+      let signals = 0;
+      const g = await startIntakeApp(db, {
+        onQueued: () => {
+          signals++;
+        },
+      });
+      try {
+        const headers = { 'idempotency-key': 'signal-1' };
+        expect((await inject(g.app, 'POST', '/v1/messages', payload, headers)).statusCode).toBe(202);
+        expect(signals).toBe(1);
+        expect((await inject(g.app, 'POST', '/v1/messages', payload, headers)).statusCode).toBe(200);
+        expect((await inject(g.app, 'POST', '/v1/messages', { ...payload, to: 'nope' })).statusCode).toBe(
+          400,
+        );
+        expect(signals).toBe(1);
+      } finally {
+        await g.close();
+      }
+    });
+
     it('creates one message per key and conflicts per key when 20 concurrent requests mix payloads', async () => {
       const responses = await Promise.all(
         Array.from({ length: 20 }, (_, i) =>
@@ -400,7 +421,12 @@ describe.each(backends())('intake messages on $name', (backend) => {
           errorCode: null,
         },
       ]);
-      expect(m.history.events.map((e: { status: string }) => e.status)).toEqual(['queued', 'delivered']);
+      // `submitted` is the row's submitted_at, matched by the accepted attempt that finished then.
+      expect(m.history.events.map((e: { status: string; source: string }) => [e.status, e.source])).toEqual([
+        ['queued', 'intake'],
+        ['submitted', 'dispatch'],
+        ['delivered', 'callback'],
+      ]);
     });
 
     it('answers 404 for unknown ids, malformed ids and other tenants’ messages', async () => {

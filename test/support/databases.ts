@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import { afterAll, beforeAll } from 'vitest';
 import { type Db, openDatabase } from '../../src/store/index.ts';
 
 /** The PostgreSQL server tests use; CI starts it. A missing server fails the tests, never skips them. */
@@ -77,6 +78,26 @@ export async function openTestDatabase(backend: TestBackend): Promise<{ db: Db; 
     async close() {
       await db.close();
       await backend.cleanup();
+    },
+  };
+}
+
+/**
+ * Opens a fresh database of the backend before the enclosing suite's tests and closes and
+ * drops it after them; read `.db` inside the tests.
+ */
+export function useTestDatabase(backend: TestBackend): { readonly db: Db } {
+  let opened: { db: Db; close(): Promise<void> } | null = null;
+  beforeAll(async () => {
+    opened = await openTestDatabase(backend);
+  });
+  afterAll(async () => {
+    await opened?.close();
+  });
+  return {
+    get db() {
+      if (!opened) throw new Error('the test database is open only inside tests');
+      return opened.db;
     },
   };
 }

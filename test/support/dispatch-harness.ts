@@ -6,6 +6,7 @@ import { createTwilioProvider } from '../../src/providers/index.ts';
 import { Dispatcher, type DispatcherOptions } from '../../src/queue/index.ts';
 import type { Simulator } from '../../src/simulator/index.ts';
 import { type Db, insertMessages, type NewMessage } from '../../src/store/index.ts';
+import { testMessage } from './messages.ts';
 
 /** A pool from a short description. */
 export function testPool(
@@ -28,27 +29,15 @@ export async function enqueue(
   prefix = 'm',
 ): Promise<string[]> {
   const now = Date.now();
-  const items: NewMessage[] = Array.from({ length: n }, (_, i) => ({
-    id: `msg_${prefix}${i}_${randomUUID().slice(0, 8)}`,
-    tenantId: 't1',
-    idempotencyKey: null,
-    payloadHash: 'h',
-    channel: 'sms',
-    purpose: 'marketing',
-    recipient: `+1415555${String(3000 + (i % 5000)).padStart(4, '0')}`,
-    country: 'US',
-    body: `${prefix} message ${i}`,
-    bodyHash: null,
-    contentSid: null,
-    contentVariables: null,
-    mediaUrls: null,
-    userId: null,
-    correlationId: null,
-    poolId,
-    orderKey: null,
-    now,
-    ...over,
-  }));
+  const items: NewMessage[] = Array.from({ length: n }, (_, i) =>
+    testMessage(`msg_${prefix}${i}_${randomUUID().slice(0, 8)}`, now, {
+      purpose: 'marketing',
+      recipient: `+1415555${String(3000 + (i % 5000)).padStart(4, '0')}`,
+      body: `${prefix} message ${i}`,
+      poolId,
+      ...over,
+    }),
+  );
   for (let i = 0; i < items.length; i += 500) await insertMessages(db, items.slice(i, i + 500));
   return items.map((m) => m.id);
 }
