@@ -21,6 +21,7 @@ const WHATSAPP = 'whatsapp:+14155238886';
 const ALPHA = 'SWITCHBD';
 /** A distinct valid UK mobile number per index. */
 const uk = (i: number) => `+4474001234${String(10 + i)}`;
+const CONTENT_SID = 'HX0123456789abcdef0123456789abcdef';
 const approved10dlc = {
   kind: '10dlc',
   id: 'CM00000000000000000000000000000000',
@@ -113,6 +114,19 @@ function gatewayConfig(port: number, sim: Simulator, dbUrl: string, over: Partia
       },
     ],
     templates: [
+      {
+        id: 'order-update',
+        purpose: 'transactional',
+        versions: [
+          {
+            version: 1,
+            locale: 'en',
+            status: 'approved',
+            body: 'Order {{1}} is on its way',
+            contentSid: CONTENT_SID,
+          },
+        ],
+      },
       {
         id: 'otp-code',
         purpose: 'otp',
@@ -213,6 +227,7 @@ describe.each(backends())('policies through the full pipeline on $name', (backen
           { address: ALPHA, type: 'alphanumeric' as const, country: 'GB', mps: 1_000 },
         ],
         carriers: FAST_RELIABLE_US,
+        whatsapp: { templates: [{ sid: CONTENT_SID, name: 'order_update', language: 'en' }] },
       },
     });
     writeConfig();
@@ -381,6 +396,46 @@ describe.each(backends())('policies through the full pipeline on $name', (backen
       100,
     );
     expect(inside.sender).toBe(WHATSAPP);
+  });
+
+  it('sends an approved WhatsApp Content template outside the session window, with its ContentSid', async () => {
+    const r = nyc(65);
+    const res = await send({
+      to: `whatsapp:${r}`,
+      channel: 'whatsapp',
+      purpose: 'transactional',
+      template: { id: 'order-update', variables: { '1': 'A-17' } },
+    });
+    expect(res.status).toBe(202);
+    const m = await settled(res.json.id);
+    expect(m).toMatchObject({ channel: 'whatsapp', sender: WHATSAPP, policyReason: null });
+    expect(m.providerSid).not.toBeNull();
+    expect((await atSim(r)).map((x) => x.from)).toEqual([WHATSAPP]);
+  });
+
+  it('defers marketing and sends OTP over SMS while the brownout switches are on', async () => {
+    await call('PUT', '/v1/admin/brownout', { deferMarketing: true, otpWhatsappToSms: true }, ADMIN_KEY);
+    try {
+      const promo = await send({
+        to: nyc(66),
+        body: 'Flash sale. Reply STOP to opt out',
+        purpose: 'marketing',
+      });
+      expect(promo.json).toMatchObject({ status: 'queued', policyReason: 'brownout_deferred' });
+      expect(Date.parse(promo.json.notBefore!) - Date.now()).toBeGreaterThan(30_000);
+      const otp = await send({
+        to: `whatsapp:${nyc(67)}`,
+        channel: 'whatsapp',
+        body: 'code 4242',
+        purpose: 'otp',
+      });
+      expect(otp.json).toMatchObject({ channel: 'sms', pool: 'tx', policyReason: 'brownout_otp_sms' });
+      expect((await settled(otp.json.id)).sender).toBe(TX);
+      await new Promise((r) => setTimeout(r, 200));
+      expect(await atSim(nyc(66))).toHaveLength(0);
+    } finally {
+      await call('PUT', '/v1/admin/brownout', { deferMarketing: false, otpWhatsappToSms: false }, ADMIN_KEY);
+    }
   });
 
   it('renders only approved template versions and stores the template and a hash, not the body', async () => {
