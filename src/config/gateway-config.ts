@@ -46,11 +46,13 @@ export const poolSchema = z.strictObject({
   /** Preference among pools serving the same traffic: lower first. */
   priority: z.number().int().default(100),
   /**
-   * Which numbers a recipient prefers: one with its area code (US/CA), else its country
-   * (`area_code`); its country only (`country`); any (`off`). Free traffic spills over to the
-   * rest of the pool when the preferred numbers are busy; conversational pins keep the tier.
+   * Which numbers a recipient prefers: its country's (`country`, the default, as Twilio's
+   * Country Code Geomatch); one with its area code (US/CA), else its country (`area_code`,
+   * opt-in as Twilio's Area Code Geomatch: it concentrates traffic on local numbers); any
+   * (`off`). Free traffic spills over to the rest of the pool when the preferred numbers are
+   * busy; conversational pins keep the tier.
    */
-  geomatch: z.enum(['area_code', 'country', 'off']).default('area_code'),
+  geomatch: z.enum(['area_code', 'country', 'off']).default('country'),
   /** The registration covering the pool's numbers (a campaign, like a Messaging Service's). */
   registration: registrationSchema.optional(),
   /** The peak MPS this pool must carry: `switchboard audit` flags a pool whose registered capacity is below it. */

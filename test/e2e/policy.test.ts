@@ -80,6 +80,7 @@ function gatewayConfig(port: number, sim: Simulator, dbUrl: string, over: Partia
         senderType: 'long_code',
         purposes: ['conversational'],
         countries: ['US'],
+        geomatch: 'area_code',
         numbers: CHAT.map((address) => ({ address, mps: 50, registration: approved10dlc })),
       },
       {
