@@ -230,10 +230,14 @@ export class Dispatcher {
   }
 
   private schedule(row: MessageRow, pool: PoolConfig, slot: SlotAssignment): void {
+    // The policy check runs now, while the message waits for its slot, so its queries never
+    // delay the provider call past the slot (that bunched sends at the provider).
+    const precheck = this.deps.policy?.check(row, pool, slot);
+    precheck?.catch(() => {}); // awaited (and reported) in execute
     const timer = setTimeout(
       () => {
         this.scheduled.delete(row.id);
-        const run = this.execute(row, pool, slot).catch((err) =>
+        const run = this.execute(row, pool, slot, precheck).catch((err) =>
           this.deps.logger.error({ err, messageId: row.id }, 'dispatch failed'),
         );
         this.running.add(run);
@@ -244,7 +248,12 @@ export class Dispatcher {
     this.scheduled.set(row.id, { timer, row });
   }
 
-  private async execute(row: MessageRow, pool: PoolConfig, slot: SlotAssignment): Promise<void> {
+  private async execute(
+    row: MessageRow,
+    pool: PoolConfig,
+    slot: SlotAssignment,
+    precheck?: Promise<SendDecision>,
+  ): Promise<void> {
     const sender = slot.sender;
     const { maxAttempts } = this.options.retry;
     if (row.needs_reconcile === 1) {
@@ -276,7 +285,7 @@ export class Dispatcher {
       contentVariables: row.content_variables,
     };
     if (this.deps.policy) {
-      const decision = await this.deps.policy.check(row, pool, slot);
+      const decision = await (precheck ?? this.deps.policy.check(row, pool, slot));
       if (decision.kind !== 'send') {
         // A deferral comes due later, a reroute is due now: neither waits for an idle back-off.
         if (decision.kind === 'defer') this.pause.wakeBy(decision.until);
