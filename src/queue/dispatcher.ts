@@ -2,55 +2,23 @@ import type { Logger } from 'pino';
 import type { PoolConfig } from '../config/index.ts';
 import { SbError } from '../errors/index.ts';
 import type { Metrics } from '../observability/index.ts';
-import {
-  MIN_RATE_FACTOR,
-  poolClaimPlan,
-  poolKey,
-  type SenderSelector,
-  type SlotAssignment,
-} from '../pacing/index.ts';
+import { poolClaimPlan, type SlotAssignment } from '../pacing/index.ts';
 import type { Provider, SendResult } from '../providers/index.ts';
 import {
-  type AttemptStart,
   claimPaced,
   type Db,
   type DispatchOutcome,
-  knownProviderSids,
   type MessageRow,
-  type PolicyOutcome,
-  recordOutcomes,
-  recordPolicyOutcomes,
   releaseExpiredLeases,
   releaseLeases,
-  startAttempts,
-  updateRateFactor,
-  WriteBatcher,
 } from '../store/index.ts';
+import { type DispatchPolicy, type SendDecision, storedContent } from './dispatch-policy.ts';
+import { createDispatchWriters, type DispatchWriters } from './dispatch-writers.ts';
 import { PollPause, processTimers } from './poll-pause.ts';
+import { createRateLimitBrake } from './rate-limit-brake.ts';
 import { nextDelay, type RetryPolicy } from './retry-policy.ts';
 import { Semaphore } from './semaphore.ts';
-
-/** What a policy decided just before a send (see the policy engine's check). */
-export type SendDecision =
-  | {
-      kind: 'send';
-      body: string | null;
-      mediaUrls: string[];
-      contentSid: string | null;
-      contentVariables: string | null;
-      /** A change a policy made on the way (e.g. media dropped), if any. */
-      note?: string | null;
-    }
-  | { kind: 'refuse'; reason: string; message: string }
-  | { kind: 'defer'; reason: string; until: number }
-  | { kind: 'reroute'; reason: string; channel: string; poolId: string };
-
-/** The policy the dispatcher consults: the pools in force, their senders, the check before a send. */
-export interface DispatchPolicy {
-  readonly pools: readonly PoolConfig[];
-  selector(poolId: string): SenderSelector | undefined;
-  check(row: MessageRow, pool: PoolConfig, slot: SlotAssignment): Promise<SendDecision>;
-}
+import { failedOutcome, findOwnSent, providerAddress, retryOutcome } from './send-outcomes.ts';
 
 /** What the dispatcher works with. */
 export interface DispatcherDeps {
@@ -99,12 +67,10 @@ export class Dispatcher {
   private readonly clock: () => number;
   private readonly random: () => number;
   private readonly semaphore: Semaphore;
-  private readonly attempts: WriteBatcher<AttemptStart, boolean>;
-  private readonly outcomes: WriteBatcher<DispatchOutcome, void>;
-  private readonly policyOutcomes: WriteBatcher<PolicyOutcome, boolean>;
+  private readonly writes: DispatchWriters;
   private readonly scheduled = new Map<string, { timer: NodeJS.Timeout; row: MessageRow }>();
   private readonly running = new Set<Promise<void>>();
-  private readonly last429 = new Map<string, number>();
+  private readonly slowDown: (poolId: string) => Promise<void>;
   private readonly pause: PollPause;
   private stopping = false;
   private loopDone: Promise<void> | null = null;
@@ -117,29 +83,10 @@ export class Dispatcher {
     this.clock = deps.clock ?? Date.now;
     this.random = deps.random ?? Math.random;
     this.semaphore = new Semaphore(options.maxConcurrency);
+    this.slowDown = createRateLimitBrake({ db: deps.db, logger: deps.logger, clock: this.clock });
     const maxIdle = options.maxIdlePollMs ?? Math.min(250, options.horizonMs / 2);
     this.pause = new PollPause(options.pollMs, Math.max(options.pollMs, maxIdle), processTimers(this.clock));
-    this.attempts = new WriteBatcher(
-      async (items) => {
-        const held = await startAttempts(deps.db, items);
-        return items.map((i) => held.has(i.messageId));
-      },
-      { maxBatch: 500, maxWaitMs: 0 },
-    );
-    this.outcomes = new WriteBatcher<DispatchOutcome, void>(
-      async (items) => {
-        await recordOutcomes(deps.db, items);
-        return items.map(() => undefined);
-      },
-      { maxBatch: 500, maxWaitMs: 0 },
-    );
-    this.policyOutcomes = new WriteBatcher<PolicyOutcome, boolean>(
-      async (items) => {
-        const done = await recordPolicyOutcomes(deps.db, items);
-        return items.map((i) => done.has(i.messageId));
-      },
-      { maxBatch: 500, maxWaitMs: 0 },
-    );
+    this.writes = createDispatchWriters(deps.db);
   }
 
   /** Starts claiming. */
@@ -166,9 +113,7 @@ export class Dispatcher {
       this.clock(),
     );
     await Promise.all([...this.running]);
-    await this.attempts.drain();
-    await this.outcomes.drain();
-    await this.policyOutcomes.drain();
+    await this.writes.drain();
   }
 
   /**
@@ -262,35 +207,30 @@ export class Dispatcher {
     }
     if (row.attempts >= maxAttempts) {
       await this.record(
-        this.failure(
-          row,
-          row.attempts,
-          'dead',
-          new SbError(
+        failedOutcome(row, {
+          attempt: row.attempts,
+          owner: this.options.owner,
+          status: 'dead',
+          error: new SbError(
             'SB_QUEUE_RETRIES_EXHAUSTED',
             `gave up after ${row.attempts} attempts: ${row.error_message ?? row.error_code ?? 'unknown'}`,
           ),
-          row.provider_error_code,
-          null,
-        ),
+          providerCode: row.provider_error_code,
+          httpStatus: null,
+          now: this.clock(),
+        }),
       );
       this.deps.metrics.deadLetters.inc({ reason: row.error_code ?? 'unknown' });
       return;
     }
-    let content: Extract<SendDecision, { kind: 'send' }> = {
-      kind: 'send',
-      body: row.body,
-      mediaUrls: row.media_urls ? (JSON.parse(row.media_urls) as string[]) : [],
-      contentSid: row.content_sid,
-      contentVariables: row.content_variables,
-    };
+    let content = storedContent(row);
     if (this.deps.policy) {
       const decision = await (precheck ?? this.deps.policy.check(row, pool, slot));
       if (decision.kind !== 'send') {
         // A deferral comes due later, a reroute is due now: neither waits for an idle back-off.
         if (decision.kind === 'defer') this.pause.wakeBy(decision.until);
         else if (decision.kind === 'reroute') this.pause.wake();
-        await this.policyOutcomes.submit({
+        await this.writes.policyOutcomes.submit({
           ...decision,
           messageId: row.id,
           owner: this.options.owner,
@@ -301,7 +241,7 @@ export class Dispatcher {
       content = decision;
     }
     const attempt = row.attempts + 1;
-    const held = await this.attempts.submit({
+    const held = await this.writes.attempts.submit({
       messageId: row.id,
       owner: this.options.owner,
       attempt,
@@ -316,7 +256,7 @@ export class Dispatcher {
     try {
       result = await this.deps.provider.send({
         messageId: row.id,
-        to: row.channel === 'whatsapp' ? `whatsapp:${row.recipient}` : row.recipient,
+        to: providerAddress(row),
         from: sender,
         body: content.body,
         mediaUrls: content.mediaUrls,
@@ -334,6 +274,7 @@ export class Dispatcher {
 
   private decide(row: MessageRow, pool: PoolConfig, attempt: number, result: SendResult): DispatchOutcome {
     const now = this.clock();
+    const owner = this.options.owner;
     if (result.kind === 'accepted') {
       this.deps.metrics.submitted.inc({ pool: pool.id });
       return {
@@ -346,154 +287,99 @@ export class Dispatcher {
         now,
       };
     }
+    const { providerCode, httpStatus } = result;
     if (result.kind === 'failed' && !result.error.retryable) {
-      return this.failure(row, attempt, 'failed', result.error, result.providerCode, result.httpStatus);
+      return failedOutcome(row, {
+        attempt,
+        owner,
+        status: 'failed',
+        error: result.error,
+        providerCode,
+        httpStatus,
+        now,
+      });
     }
     if (result.error.code === 'SB_PROVIDER_RATE_LIMITED') {
       this.deps.metrics.rateLimited.inc({ pool: pool.id });
-      void this.slowDown(pool);
+      void this.slowDown(pool.id);
     }
     const reconcile = result.kind === 'unknown';
     if (!reconcile && attempt >= this.options.retry.maxAttempts) {
       this.deps.metrics.deadLetters.inc({ reason: result.error.code });
-      return this.failure(
-        row,
-        attempt,
-        'dead',
-        new SbError(
-          'SB_QUEUE_RETRIES_EXHAUSTED',
-          `gave up after ${attempt} attempts: ${result.error.message}`,
-        ),
-        result.providerCode,
-        result.httpStatus,
+      const error = new SbError(
+        'SB_QUEUE_RETRIES_EXHAUSTED',
+        `gave up after ${attempt} attempts: ${result.error.message}`,
       );
+      return failedOutcome(row, { attempt, owner, status: 'dead', error, providerCode, httpStatus, now });
     }
-    const delayMs = Math.max(
-      nextDelay(this.options.retry, row.last_delay_ms, this.random),
-      reconcile ? this.options.reconcileAfterMs : 0,
-    );
     this.deps.metrics.retries.inc({ reason: result.error.code });
-    return {
-      kind: 'retry',
-      messageId: row.id,
+    const delayMs = this.retryDelay(row, reconcile);
+    return retryOutcome(row, {
       attempt,
-      owner: this.options.owner,
-      nextAttemptAt: now + delayMs,
+      owner,
       delayMs,
       reconcile,
-      errorCode: result.error.code,
-      providerErrorCode: result.providerCode,
-      httpStatus: result.httpStatus,
-      message: result.error.message,
+      error: result.error,
+      providerCode,
+      httpStatus,
       now,
-    };
+    });
+  }
+
+  /** The next retry's delay: decorrelated jitter, and never sooner than a reconciliation may run. */
+  private retryDelay(row: MessageRow, reconcile: boolean): number {
+    const jitter = nextDelay(this.options.retry, row.last_delay_ms, this.random);
+    return reconcile ? Math.max(jitter, this.options.reconcileAfterMs) : jitter;
   }
 
   /**
    * Asks the provider whether an ambiguous attempt created the message. Adopts its SID if
-   * so (returns true: nothing more to do); returns false when it was not created.
+   * so (returns true: nothing more to do); returns false when it was not created. A failed
+   * question schedules the reconciliation again (returns true).
    */
   private async reconcile(row: MessageRow, pool: PoolConfig): Promise<boolean> {
-    const { provider, db, metrics } = this.deps;
+    const { metrics } = this.deps;
     try {
-      const found = await provider.findSent({
-        to: row.channel === 'whatsapp' ? `whatsapp:${row.recipient}` : row.recipient,
-        from: row.sender ?? '',
-        since: row.created_at,
-      });
-      const candidates = found.filter((m) => row.body === null || m.body === row.body);
-      const owners = await knownProviderSids(
-        db,
-        candidates.map((m) => m.sid),
-      );
-      const mine = candidates.filter((m) => owners.get(m.sid) === undefined || owners.get(m.sid) === row.id);
-      // The earliest unclaimed match is the one our first ambiguous attempt created.
-      const match = mine.sort((a, b) => a.dateCreated - b.dateCreated)[0];
-      if (match) {
-        metrics.reconciliations.inc({ result: 'adopted' });
-        metrics.submitted.inc({ pool: pool.id });
-        await this.record({
-          kind: 'accepted',
-          messageId: row.id,
-          attempt: row.attempts,
-          providerSid: match.sid,
-          httpStatus: null,
-          adopted: true,
-          now: this.clock(),
-        });
-        return true;
+      const sid = await findOwnSent(this.deps.provider, this.deps.db, row);
+      if (sid === null) {
+        metrics.reconciliations.inc({ result: 'not_found' });
+        return false;
       }
-      metrics.reconciliations.inc({ result: 'not_found' });
-      return false;
-    } catch (err) {
-      metrics.reconciliations.inc({ result: 'error' });
-      const error = err instanceof SbError ? err : new SbError('SB_PROVIDER_UNAVAILABLE', String(err));
-      const delayMs = Math.max(
-        nextDelay(this.options.retry, row.last_delay_ms, this.random),
-        this.options.reconcileAfterMs,
-      );
+      metrics.reconciliations.inc({ result: 'adopted' });
+      metrics.submitted.inc({ pool: pool.id });
       const now = this.clock();
       await this.record({
-        kind: 'retry',
+        kind: 'accepted',
         messageId: row.id,
         attempt: row.attempts,
-        owner: this.options.owner,
-        nextAttemptAt: now + delayMs,
-        delayMs,
-        reconcile: true,
-        errorCode: error.code,
-        providerErrorCode: null,
+        providerSid: sid,
         httpStatus: null,
-        message: error.message,
+        adopted: true,
         now,
       });
       return true;
+    } catch (err) {
+      metrics.reconciliations.inc({ result: 'error' });
+      const error = err instanceof SbError ? err : new SbError('SB_PROVIDER_UNAVAILABLE', String(err));
+      await this.record(
+        retryOutcome(row, {
+          attempt: row.attempts,
+          owner: this.options.owner,
+          delayMs: this.retryDelay(row, true),
+          reconcile: true,
+          error,
+          providerCode: null,
+          httpStatus: null,
+          now: this.clock(),
+        }),
+      );
+      return true;
     }
-  }
-
-  private failure(
-    row: MessageRow,
-    attempt: number,
-    status: 'failed' | 'dead',
-    error: SbError,
-    providerCode: number | null,
-    httpStatus: number | null,
-  ): DispatchOutcome {
-    return {
-      kind: 'failed',
-      messageId: row.id,
-      attempt,
-      owner: this.options.owner,
-      status,
-      errorCode: error.code,
-      providerErrorCode: providerCode,
-      httpStatus,
-      message: error.message,
-      now: this.clock(),
-    };
   }
 
   private record(outcome: DispatchOutcome): Promise<void> {
     // Backing off never delays a retry past its time.
     if (outcome.kind === 'retry') this.pause.wakeBy(outcome.nextAttemptAt);
-    return this.outcomes.submit(outcome);
-  }
-
-  /** Halves the pool's rate after a 429 (at most once a second per worker); it recovers gradually. */
-  private async slowDown(pool: PoolConfig): Promise<void> {
-    const now = this.clock();
-    if (now - (this.last429.get(pool.id) ?? 0) < 1000) return;
-    this.last429.set(pool.id, now);
-    try {
-      const factor = await updateRateFactor(
-        this.deps.db,
-        poolKey(pool.id),
-        (r) => Math.max(MIN_RATE_FACTOR, r.rateFactor * 0.5),
-        now,
-      );
-      this.deps.logger.warn({ pool: pool.id, rateFactor: factor }, 'provider rate limit: pool slowed down');
-    } catch (err) {
-      this.deps.logger.error({ err }, 'could not slow the pool down');
-    }
+    return this.writes.outcomes.submit(outcome);
   }
 }

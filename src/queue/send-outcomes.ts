@@ -1,0 +1,85 @@
+import type { SbError } from '../errors/index.ts';
+import type { Provider } from '../providers/index.ts';
+import { type Db, type DispatchOutcome, knownProviderSids, type MessageRow } from '../store/index.ts';
+
+/** The recipient as the provider addresses it (`whatsapp:+…` on WhatsApp). */
+export function providerAddress(row: Pick<MessageRow, 'channel' | 'recipient'>): string {
+  return row.channel === 'whatsapp' ? `whatsapp:${row.recipient}` : row.recipient;
+}
+
+/** A final failure of one attempt: failed for good, or dead-lettered after the last retry. */
+export function failedOutcome(
+  row: MessageRow,
+  args: {
+    attempt: number;
+    owner: string;
+    status: 'failed' | 'dead';
+    error: SbError;
+    providerCode: number | null;
+    httpStatus: number | null;
+    now: number;
+  },
+): DispatchOutcome {
+  return {
+    kind: 'failed',
+    messageId: row.id,
+    attempt: args.attempt,
+    owner: args.owner,
+    status: args.status,
+    errorCode: args.error.code,
+    providerErrorCode: args.providerCode,
+    httpStatus: args.httpStatus,
+    message: args.error.message,
+    now: args.now,
+  };
+}
+
+/** A retry after `delayMs`; with `reconcile`, the provider is asked first what it has. */
+export function retryOutcome(
+  row: MessageRow,
+  args: {
+    attempt: number;
+    owner: string;
+    delayMs: number;
+    reconcile: boolean;
+    error: SbError;
+    providerCode: number | null;
+    httpStatus: number | null;
+    now: number;
+  },
+): DispatchOutcome {
+  return {
+    kind: 'retry',
+    messageId: row.id,
+    attempt: args.attempt,
+    owner: args.owner,
+    nextAttemptAt: args.now + args.delayMs,
+    delayMs: args.delayMs,
+    reconcile: args.reconcile,
+    errorCode: args.error.code,
+    providerErrorCode: args.providerCode,
+    httpStatus: args.httpStatus,
+    message: args.error.message,
+    now: args.now,
+  };
+}
+
+/**
+ * The provider SID an ambiguous attempt of this message created, or null when it created
+ * none: the earliest message the provider sent from the same sender to the same recipient
+ * since the message was created, with the same body, that no other message of ours owns.
+ */
+export async function findOwnSent(provider: Provider, db: Db, row: MessageRow): Promise<string | null> {
+  const found = await provider.findSent({
+    to: providerAddress(row),
+    from: row.sender ?? '',
+    since: row.created_at,
+  });
+  const candidates = found.filter((m) => row.body === null || m.body === row.body);
+  const owners = await knownProviderSids(
+    db,
+    candidates.map((m) => m.sid),
+  );
+  const mine = candidates.filter((m) => owners.get(m.sid) === undefined || owners.get(m.sid) === row.id);
+  return mine.sort((a, b) => a.dateCreated - b.dateCreated)[0]?.sid ?? null;
+}
