@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import type { PoolConfig } from '../config/index.ts';
 import type { MessageChannel, MessagePurpose } from '../routing/index.ts';
 import { bare, type CompiledPolicy } from './compiled-policy.ts';
@@ -6,6 +5,7 @@ import type { BrownoutSwitch } from './policy-config.ts';
 import { type PolicyReason, PolicyRefusal } from './policy-refusal.ts';
 import { quietHoursEnd } from './quiet-hours.ts';
 import { timeZoneFor } from './recipient-time-zone.ts';
+import { templateBodyHash } from './template-catalog.ts';
 
 /** What intake asks of the policy for one message (the recipient already validated). */
 export interface IntakeRequest {
@@ -46,11 +46,6 @@ export type SwitchState = Readonly<Record<BrownoutSwitch, boolean>>;
 
 /** How long a brownout deferral waits before the switch is looked at again. */
 export const BROWNOUT_RECHECK_MS = 60_000;
-
-/** Hex SHA-256 of a body as sent. */
-export function bodyHashOf(body: string): string {
-  return createHash('sha256').update(body, 'utf8').digest('hex');
-}
 
 /**
  * The intake half of the policy engine, synchronous and allocation-light: brownout channel
@@ -132,7 +127,7 @@ export function admitMessage(
     channel,
     pool,
     body: template ? null : sendBody,
-    bodyHash: sendBody === null ? null : bodyHashOf(sendBody),
+    bodyHash: sendBody === null ? null : templateBodyHash(sendBody),
     mediaUrls,
     templateId: template?.id ?? null,
     templateVersion: template?.version ?? null,

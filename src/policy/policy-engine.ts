@@ -27,6 +27,8 @@ export interface PolicyEngineDeps {
 
 /** How often live state (switches, blocks) is read again and registrations re-evaluated. */
 const REFRESH_MS = 1_000;
+/** How often registration-dependent routing (expiry dates) is recompiled. */
+const REGISTRATION_RECHECK_MS = 60_000;
 
 /**
  * The policy engine: the compiled policy (replaced whole on reload, so a check never sees
@@ -36,6 +38,8 @@ const REFRESH_MS = 1_000;
 export class PolicyEngine {
   private current: CompiledPolicy;
   private apiSwitches = new Map<string, boolean>();
+  /** The switches in force, recomputed when the API's or the config's change (read on every check). */
+  private switchState!: SwitchState;
   private dbBlocks: ReadonlySet<string> = new Set();
   private timer: NodeJS.Timeout | null = null;
   private readonly clock: () => number;
@@ -48,6 +52,7 @@ export class PolicyEngine {
   ) {
     this.clock = deps.clock ?? Date.now;
     this.current = compilePolicy(sources, this.clock());
+    this.recomputeSwitches();
     const registers = deps.registry ? [deps.registry] : [];
     this.decisions = deps.registry
       ? new Counter({
@@ -81,6 +86,7 @@ export class PolicyEngine {
   replace(sources: PolicySources): void {
     const old = this.current;
     this.current = compilePolicy(sources, this.clock());
+    this.recomputeSwitches();
     // Checks in flight may still use the old media checker's connections for a moment.
     setTimeout(() => void old.mediaChecker.close().catch(() => {}), 30_000).unref();
   }
@@ -108,27 +114,37 @@ export class PolicyEngine {
       listCountryBlocks(this.deps.db),
     ]);
     this.apiSwitches = switches;
+    this.recomputeSwitches();
     this.dbBlocks = new Set(blocks.map((b) => b.country));
     if (this.blockedGauge) {
       this.blockedGauge.reset();
       for (const c of this.dbBlocks) this.blockedGauge.set({ country: c }, 1);
       for (const c of this.current.blockedCountries) this.blockedGauge.set({ country: c }, 1);
     }
-    this.current = compilePolicy(this.current.sources, this.clock(), this.current);
+    // Registrations expire with time: re-evaluated once a minute, not on every refresh.
+    const now = this.clock();
+    if (now - this.current.builtAt >= REGISTRATION_RECHECK_MS) {
+      this.current = compilePolicy(this.current.sources, now, this.current);
+    }
   }
 
   /** The brownout switches in force: the API's setting where made, else the config's. */
   switches(): SwitchState {
+    return this.switchState;
+  }
+
+  private recomputeSwitches(): void {
     const config = this.current.policy.brownout;
     const out = {} as Record<BrownoutSwitch, boolean>;
     for (const name of BROWNOUT_SWITCHES) out[name] = this.apiSwitches.get(name) ?? config[name];
-    return out;
+    this.switchState = out;
   }
 
   /** Sets a brownout switch for every process sharing the database. */
   async setSwitch(name: BrownoutSwitch, enabled: boolean): Promise<void> {
     await setSwitch(this.deps.db, name, enabled, this.clock());
     this.apiSwitches.set(name, enabled);
+    this.recomputeSwitches();
     this.deps.logger.warn({ switch: name, enabled }, 'brownout switch changed');
   }
 

@@ -85,6 +85,8 @@ describe.each(backends())('policy store on $name', (backend) => {
       .set({ status: 'sending', status_rank: 1, lease_owner: 'w1', lease_expires_at: T0 + 30_000 })
       .where('id', 'in', ids.slice(0, 2))
       .execute();
+    // An earlier attempt was ambiguous and reconciliation found nothing: a refusal still applies.
+    await db.kysely.updateTable('messages').set({ needs_reconcile: 1 }).where('id', '=', ids[0]!).execute();
     const done = await recordPolicyOutcomes(db, [
       {
         kind: 'refuse',
@@ -117,6 +119,7 @@ describe.each(backends())('policy store on $name', (backend) => {
       error_code: 'SB_POLICY_REFUSED',
       policy_reason: 'recipient_opted_out',
       lease_owner: null,
+      needs_reconcile: 0,
     });
     expect(await getMessage(db, 't1', ids[1]!)).toMatchObject({
       status: 'queued',

@@ -51,7 +51,15 @@ export async function recordPolicyOutcomes(db: Db, outcomes: PolicyOutcome[]): P
 }
 
 async function recordPolicyOutcome(trx: Transaction<Database>, o: PolicyOutcome): Promise<boolean> {
-  const base = { lease_owner: null, lease_expires_at: null, updated_at: o.now, policy_reason: o.reason };
+  // The check runs after any reconciliation found the provider without the message, so
+  // nothing is left to reconcile whatever the policy decided.
+  const base = {
+    lease_owner: null,
+    lease_expires_at: null,
+    updated_at: o.now,
+    policy_reason: o.reason,
+    needs_reconcile: 0,
+  };
   const q = trx.updateTable('messages').where('id', '=', o.messageId).where('lease_owner', '=', o.owner);
   const held = (r: { numUpdatedRows: bigint }) => Number(r.numUpdatedRows) === 1;
   if (o.kind === 'defer') {
@@ -84,12 +92,10 @@ async function recordPolicyOutcome(trx: Transaction<Database>, o: PolicyOutcome)
       status: 'failed',
       status_rank: 4,
       final_at: o.now,
-      needs_reconcile: 0,
       error_code: POLICY_REFUSED_CODE,
       error_message: o.message.slice(0, 500),
     })
     .where('status', '=', 'sending')
-    .where('needs_reconcile', '=', 0)
     .executeTakeFirstOrThrow();
   if (!held(res)) return false;
   await trx
