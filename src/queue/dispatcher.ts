@@ -223,23 +223,22 @@ export class Dispatcher {
       this.deps.metrics.deadLetters.inc({ reason: row.error_code ?? 'unknown' });
       return;
     }
-    let content = storedContent(row);
-    if (this.deps.policy) {
-      const decision = await (precheck ?? this.deps.policy.check(row, pool, slot));
-      if (decision.kind !== 'send') {
-        // A deferral comes due later, a reroute is due now: neither waits for an idle back-off.
-        if (decision.kind === 'defer') this.pause.wakeBy(decision.until);
-        else if (decision.kind === 'reroute') this.pause.wake();
-        await this.writes.policyOutcomes.submit({
-          ...decision,
-          messageId: row.id,
-          owner: this.options.owner,
-          now: this.clock(),
-        });
-        return;
-      }
-      content = decision;
+    const decision = this.deps.policy
+      ? await (precheck ?? this.deps.policy.check(row, pool, slot))
+      : storedContent(row);
+    if (decision.kind !== 'send') {
+      // A deferral comes due later, a reroute is due now: neither waits for an idle back-off.
+      if (decision.kind === 'defer') this.pause.wakeBy(decision.until);
+      else if (decision.kind === 'reroute') this.pause.wake();
+      await this.writes.policyOutcomes.submit({
+        ...decision,
+        messageId: row.id,
+        owner: this.options.owner,
+        now: this.clock(),
+      });
+      return;
     }
+    const content = decision;
     const attempt = row.attempts + 1;
     const held = await this.writes.attempts.submit({
       messageId: row.id,
