@@ -1,7 +1,40 @@
-#!/usr/bin/env node
-// Thin launcher: registers the TypeScript loader, then hands over to the CLI.
-import { register } from 'tsx/esm/api';
+#!/usr/bin/env -S node --max-old-space-size=128
+// Launcher. Runs the compiled JavaScript in dist/ (built by `npm run build`, which `npm ci` runs
+// through `prepare`) when it is at least as new as every source file; otherwise registers the
+// TypeScript loader and runs src/ (a checkout being edited). Compiled, the process carries no
+// loader thread and no transpiler: about 40 MB less resident memory.
+//
+// The shebang bounds the old generation at 128 MB: a gateway's live heap is ~30 MB even with a
+// million messages queued (the queue is the database), and without a bound V8 lets garbage
+// from batch intake grow the heap past 150 MB before it collects. Running `node bin/switchboard.js`
+// directly skips the shebang; give your own `--max-old-space-size` there for a different bound.
+import { readdirSync, statSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 
-register();
-const { runCli } = await import('../src/cli/index.ts');
-await runCli(process.argv);
+const root = fileURLToPath(new URL('..', import.meta.url));
+const compiled = `${root}dist/cli/index.js`;
+
+/** True when dist/ exists and no file under src/ was changed after it was built. */
+function compiledIsFresh() {
+  let builtAt;
+  try {
+    builtAt = statSync(compiled).mtimeMs;
+  } catch {
+    return false;
+  }
+  for (const entry of readdirSync(`${root}src`, { recursive: true, withFileTypes: true })) {
+    if (!entry.isFile() || !entry.name.endsWith('.ts') || entry.name.endsWith('.test.ts')) continue;
+    if (statSync(`${entry.parentPath ?? entry.path}/${entry.name}`).mtimeMs > builtAt) return false;
+  }
+  return true;
+}
+
+let cli;
+if (process.env.SWITCHBOARD_FROM_SOURCE !== '1' && compiledIsFresh()) {
+  cli = await import(compiled);
+} else {
+  const { register } = await import('tsx/esm/api');
+  register();
+  cli = await import('../src/cli/index.ts');
+}
+await cli.runCli(process.argv);

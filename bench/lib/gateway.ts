@@ -1,4 +1,5 @@
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,7 +7,7 @@ import { performance } from 'node:perf_hooks';
 import type { Dispatcher } from 'undici';
 import type { GatewayConfigInput } from '../../src/config/index.ts';
 import { log } from './env.ts';
-import { benchPath, type ServerChild, type ServerInfo, spawnServer } from './server-child.ts';
+import { benchPath, repoRoot, type ServerChild, type ServerInfo, spawnServer } from './server-child.ts';
 
 /** The API key benchmark gateways (and the bare JSON server) accept. */
 export const BENCH_API_KEY = 'sk_bench_0123456789abcdef0123456789';
@@ -89,6 +90,35 @@ export async function freePort(): Promise<number> {
   return address.port;
 }
 
+let compiledGateway: string | null = null;
+
+/**
+ * The gateway child script. Production runs compiled JavaScript (bin/switchboard.js loads dist/),
+ * so the benchmark compiles bench/servers/gateway.ts with src/ once per run and starts that, with
+ * no TypeScript loader in the measured process; BENCH_GATEWAY_TSX=1 runs the source through tsx.
+ */
+function gatewayScript(): string {
+  if (process.env.BENCH_GATEWAY_TSX === '1') return benchPath('servers/gateway.ts');
+  if (!compiledGateway) {
+    execFileSync(
+      process.execPath,
+      [join(repoRoot, 'node_modules/typescript/bin/tsc'), '-p', benchPath('tsconfig.servers.json')],
+      {
+        cwd: repoRoot,
+        stdio: 'inherit',
+      },
+    );
+    compiledGateway = join(repoRoot, 'dist-bench/bench/servers/gateway.js');
+  }
+  return compiledGateway;
+}
+
+/** The node flags of bin/switchboard.js's shebang (the heap bound), so the child runs as `serve` does. */
+function launcherNodeFlags(): string[] {
+  const shebang = readFileSync(join(repoRoot, 'bin/switchboard.js'), 'utf8').split('\n', 1)[0] ?? '';
+  return shebang.split(/\s+/).filter((word) => word.startsWith('--'));
+}
+
 /** Starts bench/servers/gateway.ts in a child process with a fresh SQLite file. */
 export async function startGatewayChild(options: GatewayChildOptions): Promise<GatewayChild> {
   const config: GatewayConfigInput = { ...options.config, server: { ...options.config.server } };
@@ -105,7 +135,7 @@ export async function startGatewayChild(options: GatewayChildOptions): Promise<G
   }
   // BENCH_GATEWAY_NODE_ARGS (space-separated) adds node flags to every gateway child, for experiments.
   const extra = (process.env.BENCH_GATEWAY_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const nodeArgs: string[] = [...(options.nodeArgs ?? []), ...extra];
+  const nodeArgs: string[] = [...launcherNodeFlags(), ...(options.nodeArgs ?? []), ...extra];
   if (options.profileDir) {
     mkdirSync(options.profileDir, { recursive: true });
     nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${options.profileDir}`);
@@ -119,7 +149,7 @@ export async function startGatewayChild(options: GatewayChildOptions): Promise<G
   };
   let server: ServerChild<GatewayInfo>;
   try {
-    server = await spawnServer<GatewayInfo>(benchPath('servers/gateway.ts'), {
+    server = await spawnServer<GatewayInfo>(gatewayScript(), {
       label: options.label,
       nodeArgs,
       env: { BENCH_GATEWAY_CONFIG: JSON.stringify(spec) },

@@ -35,7 +35,7 @@ export function benchPath(relative: string): string {
 export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 
 /**
- * Spawns `node --import tsx <script>` and waits for its first stdout line, a JSON object with
+ * Spawns `node [--import tsx] <script>` (the loader only for a `.ts` script) and waits for its first stdout line, a JSON object with
  * at least `url` and `port`. The child's stderr goes to ours; it is expected to exit when its
  * stdin closes, so it cannot outlive this process.
  */
@@ -44,7 +44,8 @@ export async function spawnServer<T extends ServerInfo = ServerInfo>(
   options: SpawnServerOptions = {},
 ): Promise<ServerChild<T>> {
   const label = options.label ?? script;
-  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), '--import', 'tsx', script], {
+  const loader = script.endsWith('.ts') ? ['--import', 'tsx'] : [];
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), ...loader, script], {
     cwd: repoRoot,
     env: { ...process.env, ...options.env },
     stdio: ['pipe', 'pipe', 'inherit'],

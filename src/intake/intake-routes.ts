@@ -2,7 +2,6 @@ import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastif
 import type { Logger } from 'pino';
 import { SbError } from '../errors/index.ts';
 import type { Metrics } from '../observability/index.ts';
-import type { Router } from '../routing/index.ts';
 import {
   type BatcherOptions,
   cancelMessage,

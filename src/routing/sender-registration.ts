@@ -12,7 +12,7 @@ export function requiredRegistration(
   if (pool.senderType !== 'long_code' && pool.senderType !== 'toll_free') return null;
   const phone = parsePhoneNumberFromString(number.address.replace(/^whatsapp:/, ''));
   // Only US numbers: Canadian and other +1 numbers are outside 10DLC and toll-free verification.
-  if (!phone || phone.country !== 'US')
+  if (phone?.country !== 'US')
     return pool.senderType === 'toll_free' && phone?.countryCallingCode === '1'
       ? 'toll_free_verification'
       : null;

@@ -106,7 +106,7 @@ export async function injectInbound(ctx: SimContext, spec: InboundSpec): Promise
 
 /** The texts of the `<Message>` verbs in a TwiML answer (Twilio sends each as a reply). */
 export function twimlMessages(twiml: string | undefined): string[] {
-  if (!twiml || !twiml.includes('<Message')) return [];
+  if (!twiml?.includes('<Message')) return [];
   const out: string[] = [];
   for (const m of twiml.matchAll(/<Message(?:\s[^>]*)?>([\s\S]*?)<\/Message>/g)) {
     const inner = m[1]!.replace(/<Body(?:\s[^>]*)?>([\s\S]*?)<\/Body>/, '$1');
