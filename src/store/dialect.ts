@@ -14,6 +14,13 @@ export interface Db {
    * (see sqlite/insert-messages.ts); use it only while holding Kysely's connection.
    */
   sqlite: BetterSqlite3.Database | null;
+  /**
+   * A read-only query on a second SQLite connection in a worker thread, for scans that must not
+   * stall the event loop (queue statistics); absent on PostgreSQL, whose queries never block it.
+   */
+  readOffThread?:
+    | (<Row>(sql: string, params?: readonly (string | number | null)[]) => Promise<Row[]>)
+    | undefined;
   /** Closes connections. */
   close(): Promise<void>;
 }

@@ -3,7 +3,13 @@ import { describe, expect, it } from 'vitest';
 import { backends, useTestDatabase } from '../../test/support/databases.ts';
 import { testMessage } from '../../test/support/messages.ts';
 import { getHistory, insertMessages, type MessageRow } from './message-store.ts';
-import { type AttemptStart, type DispatchOutcome, recordOutcomes, startAttempts } from './queue-store.ts';
+import {
+  type AttemptStart,
+  type DispatchOutcome,
+  queueStats,
+  recordOutcomes,
+  startAttempts,
+} from './queue-store.ts';
 
 const T0 = 1_700_000_000_000;
 const OWNER = 'worker-a';
@@ -286,5 +292,21 @@ describe.each(backends())('dispatch writes on $name', (backend) => {
     ids.forEach((id, i) => {
       expect(status.get(id)).toBe(i % 3 === 0 ? 'submitted' : i % 3 === 1 ? 'queued' : 'failed');
     });
+  });
+
+  it('reports queue depth, the oldest due message and the messages in flight', async () => {
+    const before = await queueStats(store.db, T0 + 1_000);
+    const queued = Array.from({ length: 5 }, () => `msg_${randomUUID().replaceAll('-', '')}`);
+    await insertMessages(
+      store.db,
+      queued.map((id, i) => testMessage(id, T0 + i * 100, { poolId: i % 2 === 0 ? 'p1' : 'p2' })),
+    );
+    await claimed(2);
+    const stats = await queueStats(store.db, T0 + 250);
+    expect(stats.depth - before.depth).toBe(5);
+    expect(stats.inFlight - before.inFlight).toBe(2);
+    // Due by T0 + 250: the messages created at T0, T0 + 100 and T0 + 200; the oldest is T0's.
+    expect(stats.oldestDueAt).toBe(T0);
+    expect((await queueStats(store.db, T0 - 1)).oldestDueAt).toBeNull();
   });
 });

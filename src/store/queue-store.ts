@@ -227,11 +227,31 @@ export async function recordOutcomes(db: Db, outcomes: DispatchOutcome[]): Promi
   else await postgresRecordOutcomes(db, outcomes);
 }
 
-/** Queue figures for metrics and autoscaling: depth and the age of the oldest due message. */
-export async function queueStats(
-  db: Db,
-  now: number,
-): Promise<{ depth: number; oldestDueAt: number | null; inFlight: number }> {
+/** What `queue_depth`, `queue_lag_seconds` and `queue_in_flight` report. */
+export interface QueueStats {
+  depth: number;
+  oldestDueAt: number | null;
+  inFlight: number;
+}
+
+/**
+ * Queue figures for metrics and autoscaling: depth, the age of the oldest due message, and
+ * the messages in flight. Counting a deep queue is a scan of the due index (~0.4 s for a million
+ * rows on SQLite), so on SQLite it runs on the background connection, off the event loop.
+ */
+export async function queueStats(db: Db, now: number): Promise<QueueStats> {
+  if (db.readOffThread) {
+    const read = db.readOffThread;
+    const [depth, oldest, inFlight] = await Promise.all([
+      read<{ n: number }>(`select count(*) as n from messages where status = 'queued'`),
+      read<{ t: number | null }>(
+        `select min(next_attempt_at) as t from messages where status = 'queued' and next_attempt_at <= ?`,
+        [now],
+      ),
+      read<{ n: number }>(`select count(*) as n from messages where status = 'sending'`),
+    ]);
+    return statsOf(depth[0]?.n, oldest[0]?.t, inFlight[0]?.n);
+  }
   const [depth, oldest, inFlight] = await Promise.all([
     db.kysely
       .selectFrom('messages')
@@ -250,10 +270,14 @@ export async function queueStats(
       .where(SENDING)
       .executeTakeFirst(),
   ]);
+  return statsOf(depth?.n, oldest?.t, inFlight?.n);
+}
+
+function statsOf(depth: unknown, oldestDueAt: unknown, inFlight: unknown): QueueStats {
   return {
-    depth: Number(depth?.n ?? 0),
-    oldestDueAt: oldest?.t == null ? null : Number(oldest.t),
-    inFlight: Number(inFlight?.n ?? 0),
+    depth: Number(depth ?? 0),
+    oldestDueAt: oldestDueAt == null ? null : Number(oldestDueAt),
+    inFlight: Number(inFlight ?? 0),
   };
 }
 

@@ -4,7 +4,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
 import type { Db } from '../dialect.ts';
 import type { Database } from '../schema.ts';
-import { startCheckpointer } from './checkpointer.ts';
+import { startBackgroundConnection } from './background-connection.ts';
 import { withStatementCache } from './statement-cache.ts';
 
 /**
@@ -25,13 +25,14 @@ export function openSqlite(path: string): Db {
   if (path === ':memory:') return { kysely, dialect: 'sqlite', sqlite, close: () => kysely.destroy() };
   // The worker checkpoints; the main connection only does so as a safety net if it stops.
   sqlite.pragma('wal_autocheckpoint = 20000');
-  const checkpointer = startCheckpointer(path);
+  const background = startBackgroundConnection(path);
   return {
     kysely,
     dialect: 'sqlite',
     sqlite,
+    readOffThread: (query, params) => background.read(query, params),
     close: async () => {
-      await checkpointer.stop();
+      await background.stop();
       await kysely.destroy();
     },
   };

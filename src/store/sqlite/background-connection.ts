@@ -1,0 +1,79 @@
+import { createRequire } from 'node:module';
+import { Worker } from 'node:worker_threads';
+
+const BACKGROUND_WORKER = `
+const { parentPort, workerData } = require('node:worker_threads');
+const Database = require(workerData.module);
+const db = new Database(workerData.path);
+db.pragma('busy_timeout = 1000');
+const timer = setInterval(() => {
+  try { db.pragma('wal_checkpoint(PASSIVE)'); } catch {}
+}, workerData.intervalMs);
+const statements = new Map();
+parentPort.on('message', (msg) => {
+  if (msg === 'stop') { clearInterval(timer); db.close(); process.exit(0); }
+  try {
+    let stmt = statements.get(msg.sql);
+    if (!stmt) { stmt = db.prepare(msg.sql); statements.set(msg.sql, stmt); }
+    parentPort.postMessage({ id: msg.id, rows: stmt.all(...msg.params) });
+  } catch (err) {
+    parentPort.postMessage({ id: msg.id, error: String(err && err.message || err) });
+  }
+});
+`;
+
+/** A second connection to the SQLite file, in a worker thread. */
+export interface BackgroundConnection {
+  /**
+   * Runs a read-only query there: a scan (counting a million queued rows takes ~0.4 s) then
+   * never stalls the event loop that serves requests. WAL mode gives it its own snapshot.
+   */
+  read<Row>(sql: string, params?: readonly (string | number | null)[]): Promise<Row[]>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the worker thread that owns the background connection. It also checkpoints the WAL
+ * every `intervalMs`, so the copy back into the database file never stalls the event loop
+ * (auto-checkpoints on the main connection showed as 9–20 ms pauses in callback latency).
+ * PASSIVE never blocks writers.
+ */
+export function startBackgroundConnection(path: string, intervalMs = 1_000): BackgroundConnection {
+  const module = createRequire(import.meta.url).resolve('better-sqlite3');
+  const worker = new Worker(BACKGROUND_WORKER, { eval: true, workerData: { module, path, intervalMs } });
+  worker.unref();
+  const pending = new Map<number, { resolve(rows: unknown[]): void; reject(err: Error): void }>();
+  let nextId = 0;
+  worker.on('message', (msg: { id: number; rows?: unknown[]; error?: string }) => {
+    const waiter = pending.get(msg.id);
+    if (!waiter) return;
+    pending.delete(msg.id);
+    if (msg.error !== undefined) waiter.reject(new Error(msg.error));
+    else waiter.resolve(msg.rows ?? []);
+  });
+  const failAll = (err: Error) => {
+    for (const waiter of pending.values()) waiter.reject(err);
+    pending.clear();
+  };
+  worker.on('error', failAll);
+  worker.on('exit', () => failAll(new Error('the background SQLite connection has stopped')));
+  return {
+    read<Row>(sql: string, params: readonly (string | number | null)[] = []): Promise<Row[]> {
+      const id = nextId++;
+      return new Promise<Row[]>((resolve, reject) => {
+        pending.set(id, { resolve: resolve as (rows: unknown[]) => void, reject });
+        // Ref'd while a query is pending, so an awaited read keeps the process alive.
+        if (pending.size === 1) worker.ref();
+        worker.postMessage({ id, sql, params });
+      }).finally(() => {
+        if (pending.size === 0) worker.unref();
+      });
+    },
+    async stop() {
+      const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+      worker.postMessage('stop');
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 2_000))]);
+      await worker.terminate();
+    },
+  };
+}
