@@ -65,7 +65,13 @@ export async function spawnServer<T extends ServerInfo = ServerInfo>(
     const onData = (chunk: Buffer) => {
       buf += chunk.toString('utf8');
       if (buf.length > 65_536) return fail(new Error(`${label}: startup line too long`));
-      const nl = buf.indexOf('\n');
+      let nl = buf.indexOf('\n');
+      // Lines before the announcement that are not JSON (e.g. node --trace-gc) go to stderr.
+      while (nl >= 0 && !buf.startsWith('{')) {
+        process.stderr.write(buf.slice(0, nl + 1));
+        buf = buf.slice(nl + 1);
+        nl = buf.indexOf('\n');
+      }
       if (nl < 0) return;
       clearTimeout(timer);
       child.stdout?.off('data', onData);

@@ -100,7 +100,7 @@ describe.each(backends())('callback routes on $name', (backend) => {
     expect(rows).toHaveLength(1);
     expect(rows[0]).toMatchObject({
       kind: 'status',
-      dedupe_key: `status:${sid}:delivered:`,
+      dedupe_key: `msg_abc/status:${sid}:delivered:`,
       message_id: 'msg_abc',
       status: 'delivered',
       provider_error_code: null,
@@ -119,7 +119,10 @@ describe.each(backends())('callback routes on $name', (backend) => {
     );
     expect(res.statusCode).toBe(204);
     expect(await storedFor(sid)).toEqual([
-      expect.objectContaining({ dedupe_key: `status:${sid}:undelivered:30003`, provider_error_code: 30003 }),
+      expect.objectContaining({
+        dedupe_key: `m2/status:${sid}:undelivered:30003`,
+        provider_error_code: 30003,
+      }),
     ]);
   });
 

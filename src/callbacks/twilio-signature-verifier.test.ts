@@ -86,12 +86,16 @@ describe('TwilioSignatureVerifier', () => {
     }
   });
 
-  it('lists the URL without its port and with the standard port', () => {
+  it('lists the URL as given first, then without its port and with the standard port', () => {
     expect(urlVariants('https://a.example/x?y=1')).toEqual([
       'https://a.example/x?y=1',
       'https://a.example:443/x?y=1',
     ]);
-    expect(urlVariants('http://a.example:8080/x')).toEqual(['http://a.example/x', 'http://a.example:8080/x']);
+    expect(urlVariants('http://a.example:8080/x')).toEqual(['http://a.example:8080/x', 'http://a.example/x']);
+    expect(urlVariants('https://a.example:443/x')).toEqual([
+      'https://a.example:443/x',
+      'https://a.example/x',
+    ]);
     expect(urlVariants('not a url')).toEqual(['not a url']);
   });
 

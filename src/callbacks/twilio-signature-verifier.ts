@@ -51,14 +51,18 @@ export class TwilioSignatureVerifier {
   }
 }
 
-/** The URL without its port and with the scheme's standard port, as twilio-node's `validateRequest` tries. */
+/**
+ * The URL as given first (what Twilio signs when it called the configured URL, so one HMAC
+ * usually decides), then without its port and with the scheme's standard port, as
+ * twilio-node's `validateRequest` tries.
+ */
 export function urlVariants(url: string): string[] {
   const parts = splitUrl(url);
   if (!parts) return [url];
   const without = parts.scheme + parts.userInfo + parts.host + parts.rest;
   const standard = parts.scheme.toLowerCase() === 'https://' ? ':443' : ':80';
   const withPort = parts.port ? url : parts.scheme + parts.userInfo + parts.host + standard + parts.rest;
-  return without === withPort ? [without] : [without, withPort];
+  return [...new Set([url, without, withPort])];
 }
 
 /** Splits a URL without normalising it, so the path and query keep the exact characters signed. */

@@ -153,6 +153,15 @@ describe.each(backends())('callback store on $name', (backend) => {
     expect(
       callbackDedupeKey({ kind: 'inbound', providerSid: sid, status: 'received', errorCode: null }),
     ).toBe(`inbound:${sid}:received:`);
+    expect(
+      callbackDedupeKey({
+        kind: 'status',
+        providerSid: sid,
+        status: 'sent',
+        errorCode: null,
+        messageId: 'msg_1',
+      }),
+    ).toBe(`msg_1/status:${sid}:sent:`);
     await applyAll(); // leaves them as orphans: no message has this SID
   });
 
