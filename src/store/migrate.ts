@@ -2,12 +2,14 @@ import { type Migration, Migrator } from 'kysely';
 import type { Db } from './dialect.ts';
 import { initialSchema } from './migrations/001-initial.ts';
 import { policySchema } from './migrations/002-policy.ts';
+import { providerSidIndex } from './migrations/003-provider-sid-index.ts';
 
 /** Versioned migrations, in order. Never edit one that has landed: add the next. */
 function migrations(db: Db): Record<string, Migration> {
   return {
     '001-initial': initialSchema(db.dialect),
     '002-policy': policySchema(db.dialect),
+    '003-provider-sid-index': providerSidIndex(db.dialect),
   };
 }
 
