@@ -54,8 +54,18 @@ export interface MessageHistory {
   events: { status: string; at: string; providerErrorCode: number | null; source: string }[];
 }
 
-const iso = (ms: number) => new Date(ms).toISOString();
-const isoOrNull = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+// The last time formatted: the messages of one batch share their creation, update and due
+// times, and formatting them again for each of 1000 resources showed in intake profiles.
+let lastMs = Number.NaN;
+let lastIso = '';
+const iso = (ms: number) => {
+  if (ms !== lastMs) {
+    lastIso = new Date(ms).toISOString();
+    lastMs = ms;
+  }
+  return lastIso;
+};
+const isoOrNull = (ms: number | null) => (ms === null ? null : iso(ms));
 
 /** The API view of a stored message. */
 export function toMessageResource(row: MessageRow): MessageResource {
