@@ -5,7 +5,8 @@ import type { SqliteDatabase, SqliteStatement } from 'kysely';
 const MAX_CACHED_SQL = 4_000;
 
 /**
- * The connection Kysely drives, with its prepared statements kept (LRU) by SQL text.
+ * The connection Kysely drives, with its prepared statements kept (LRU) by SQL text, and
+ * its transactions opened as `begin immediate`.
  * better-sqlite3 prepares a statement on every call otherwise, which profiling put at 7–11%
  * of the gateway's CPU; the claim, attempt, outcome and callback statements repeat exactly.
  */
@@ -13,7 +14,12 @@ export function withStatementCache(sqlite: BetterSqlite3.Database, size = 256): 
   const cache = new Map<string, SqliteStatement>();
   return {
     close: () => sqlite.close(),
-    prepare(sql: string): SqliteStatement {
+    prepare(text: string): SqliteStatement {
+      // Kysely opens transactions with a deferred `begin`. A deferred transaction that reads
+      // and then writes fails at once with SQLITE_BUSY (no busy wait: SQLite cannot wait on an
+      // upgrade) when the background connection's checkpoint holds the write lock; an
+      // immediate one takes the lock first and waits its turn like any writer.
+      const sql = text === 'begin' ? 'begin immediate' : text;
       const hit = cache.get(sql);
       if (hit) {
         // Re-insert to mark it most recently used.
