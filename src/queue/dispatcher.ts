@@ -176,8 +176,11 @@ export class Dispatcher {
 
   private schedule(row: MessageRow, pool: PoolConfig, slot: SlotAssignment): void {
     // The policy check runs now, while the message waits for its slot, so its queries never
-    // delay the provider call past the slot (that bunched sends at the provider).
-    const precheck = this.deps.policy?.check(row, pool, slot);
+    // delay the provider call past the slot (that bunched sends at the provider). Only for a
+    // message that will be sent: the check reserves caps and counters, which a dead letter or
+    // a message awaiting reconciliation must not use up (execute checks after a reconciliation).
+    const sendable = row.needs_reconcile === 0 && row.attempts < this.options.retry.maxAttempts;
+    const precheck = sendable ? this.deps.policy?.check(row, pool, slot) : undefined;
     precheck?.catch(() => {}); // awaited (and reported) in execute
     const timer = setTimeout(
       () => {

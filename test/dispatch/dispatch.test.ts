@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { DispatchPolicy } from '../../src/queue/index.ts';
 import { type Simulator, startSimulator } from '../../src/simulator/index.ts';
 import type { Db } from '../../src/store/index.ts';
 import { backends } from '../support/databases.ts';
@@ -68,6 +69,40 @@ describe.each(backends())('dispatch on $name', (backend) => {
       provider_error_code: 21408,
       attempts: 1,
     });
+  });
+
+  it('runs the policy check only for messages it sends, never for one it dead-letters', async () => {
+    await admin(sim, 'POST', '/sim/reset');
+    const pool = testPool({ id: 'checked', numbers: [{ address: SENDER, mps: 1_000 }] });
+    const [exhausted] = await enqueue(db, pool.id, 1, {}, 'exhausted');
+    const [fresh] = await enqueue(db, pool.id, 1, {}, 'fresh');
+    await db.kysely
+      .updateTable('messages')
+      .set({ attempts: 6, error_code: 'SB_PROVIDER_UNAVAILABLE' })
+      .where('id', '=', exhausted!)
+      .execute();
+    const checked: string[] = [];
+    const policy: DispatchPolicy = {
+      pools: [pool],
+      selector: () => undefined,
+      check: async (row) => {
+        checked.push(row.id);
+        return { kind: 'send', body: row.body, mediaUrls: [], contentSid: null, contentVariables: null };
+      },
+    };
+    const { dispatcher, stop } = simDispatcher(db, sim, [pool], {}, undefined, policy);
+    dispatcher.start();
+    await waitFor(
+      statuses,
+      (rows) =>
+        rows.some((r) => r.id === exhausted && r.status === 'dead') &&
+        rows.some((r) => r.id === fresh && r.status === 'submitted'),
+      10_000,
+      50,
+    );
+    await stop();
+    // The check reserves caps and counters: a dead letter must not use them up.
+    expect(checked).toEqual([fresh]);
   });
 
   it('claims new work at once when told of it, however long it has been idle', async () => {

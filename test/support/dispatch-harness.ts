@@ -3,7 +3,7 @@ import pino from 'pino';
 import { type PoolConfig, poolSchema } from '../../src/config/index.ts';
 import { createMetrics, type Metrics } from '../../src/observability/index.ts';
 import { createTwilioProvider } from '../../src/providers/index.ts';
-import { Dispatcher, type DispatcherOptions } from '../../src/queue/index.ts';
+import { Dispatcher, type DispatcherOptions, type DispatchPolicy } from '../../src/queue/index.ts';
 import type { Simulator } from '../../src/simulator/index.ts';
 import { type Db, insertMessages, type NewMessage } from '../../src/store/index.ts';
 import { testMessage } from './messages.ts';
@@ -49,6 +49,7 @@ export function simDispatcher(
   pools: PoolConfig[],
   over: Partial<DispatcherOptions> = {},
   metrics: Metrics = createMetrics(),
+  policy?: DispatchPolicy,
 ) {
   const provider = createTwilioProvider(
     {},
@@ -61,7 +62,7 @@ export function simDispatcher(
     },
   );
   const dispatcher = new Dispatcher(
-    { db, provider, pools, metrics, logger: pino({ level: 'silent' }) },
+    { db, provider, pools, policy, metrics, logger: pino({ level: 'silent' }) },
     {
       owner: `w-${randomUUID().slice(0, 6)}`,
       leaseMs: 10_000,
