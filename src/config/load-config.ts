@@ -1,7 +1,7 @@
-import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { type Document, LineCounter, parseDocument } from 'yaml';
 import { SbError } from '../errors/index.ts';
+import { sha256Hex } from '../policy/index.ts';
 import { type GatewayConfig, gatewayConfigSchema } from './gateway-config.ts';
 import { locateYamlPath } from './yaml-locations.ts';
 
@@ -17,7 +17,7 @@ export interface ConfigOverrides {
 
 /** The hex SHA-256 of an API key, as keys are stored. */
 export function hashApiKey(key: string): string {
-  return createHash('sha256').update(key, 'utf8').digest('hex');
+  return sha256Hex(key);
 }
 
 /**

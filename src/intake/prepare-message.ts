@@ -1,7 +1,6 @@
-import * as nodeCrypto from 'node:crypto';
-import { createHash, randomFillSync } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
 import { SbError } from '../errors/index.ts';
-import { type Admission, type IntakeRequest, PolicyRefusal } from '../policy/index.ts';
+import { type Admission, type IntakeRequest, PolicyRefusal, sha256Hex } from '../policy/index.ts';
 import { orderKeyFor } from '../routing/index.ts';
 import type { NewMessage } from '../store/index.ts';
 import type { MessageInput } from './message-input.ts';
@@ -34,13 +33,6 @@ export function newMessageId(now: number): string {
   const random = idPool.toString('hex', idPoolOffset, idPoolOffset + ID_RANDOM_BYTES);
   idPoolOffset += ID_RANDOM_BYTES;
   return `msg_${now.toString(16).padStart(12, '0')}${random}`;
-}
-
-/** Hex SHA-256 of a string (one-shot `crypto.hash` where Node has it, ≥ 20.12). */
-export function sha256Hex(s: string): string {
-  // A namespace read, not a named import: a named import of a missing export fails to link.
-  const oneShot = nodeCrypto.hash as typeof nodeCrypto.hash | undefined;
-  return oneShot ? oneShot('sha256', s, 'hex') : createHash('sha256').update(s, 'utf8').digest('hex');
 }
 
 /**

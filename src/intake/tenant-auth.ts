@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hashApiKey } from '../config/index.ts';
 
 /** A tenant and the SHA-256 digests (hex) of its API keys. */
 export interface TenantKeys {
@@ -38,7 +38,7 @@ export function createAuthenticator(tenants: readonly TenantKeys[]): Authenticat
     if (authorization.slice(0, 7).toLowerCase() !== 'bearer ') return undefined;
     const key = authorization.slice(7).trim();
     if (key.length === 0 || key.length > MAX_KEY_LENGTH) return undefined;
-    const tenant = byDigest.get(createHash('sha256').update(key, 'utf8').digest('hex'));
+    const tenant = byDigest.get(hashApiKey(key));
     if (tenant !== undefined && known.size < 1000) known.set(authorization, tenant);
     return tenant;
   };

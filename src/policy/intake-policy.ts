@@ -5,7 +5,7 @@ import type { BrownoutSwitch } from './policy-config.ts';
 import { type PolicyReason, PolicyRefusal } from './policy-refusal.ts';
 import { quietHoursEnd } from './quiet-hours.ts';
 import { timeZoneFor } from './recipient-time-zone.ts';
-import { templateBodyHash } from './template-catalog.ts';
+import { sha256Hex } from './template-catalog.ts';
 
 /** What intake asks of the policy for one message (the recipient already validated). */
 export interface IntakeRequest {
@@ -127,7 +127,7 @@ export function admitMessage(
     channel,
     pool,
     body: template ? null : sendBody,
-    bodyHash: sendBody === null ? null : templateBodyHash(sendBody),
+    bodyHash: sendBody === null ? null : sha256Hex(sendBody),
     mediaUrls,
     templateId: template?.id ?? null,
     templateVersion: template?.version ?? null,

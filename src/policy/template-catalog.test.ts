@@ -4,7 +4,7 @@ import { isRefusal, type PolicyRefusal } from './policy-refusal.ts';
 import {
   createTemplateCatalog,
   type ResolvedTemplate,
-  templateBodyHash,
+  sha256Hex,
   templatePlaceholders,
   templateSchema,
   templatesSchema,
@@ -187,7 +187,7 @@ describe('template helpers', () => {
   });
 
   it('hashes a rendered body as hex SHA-256', () => {
-    expect(templateBodyHash('Hi Ana')).toBe(createHash('sha256').update('Hi Ana').digest('hex'));
-    expect(templateBodyHash('Hi Ana')).toMatch(/^[0-9a-f]{64}$/);
+    expect(sha256Hex('Hi Ana')).toBe(createHash('sha256').update('Hi Ana').digest('hex'));
+    expect(sha256Hex('Hi Ana')).toMatch(/^[0-9a-f]{64}$/);
   });
 });

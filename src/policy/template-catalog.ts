@@ -3,6 +3,7 @@
  * resolve without an explicit version, variables must match the placeholders exactly, and a
  * message sent from a template stores a hash of the rendered body rather than the body.
  */
+import * as nodeCrypto from 'node:crypto';
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { messagePurposeSchema } from './content-linter.ts';
@@ -214,9 +215,14 @@ export function fillPlaceholders(body: string, value: (name: string) => string):
   return body.replace(PLACEHOLDER, (_, name: string) => value(name));
 }
 
-/** Hex SHA-256 of a rendered body: what a message stores instead of the raw body. */
-export function templateBodyHash(rendered: string): string {
-  return createHash('sha256').update(rendered, 'utf8').digest('hex');
+/**
+ * Hex SHA-256 of a string: a rendered body (what a message stores instead of the raw body),
+ * an idempotency payload, an API key. The one-shot `crypto.hash` (Node ≥ 20.12) where present,
+ * read from the namespace because a named import of a missing export fails to link.
+ */
+export function sha256Hex(s: string): string {
+  const oneShot = nodeCrypto.hash as typeof nodeCrypto.hash | undefined;
+  return oneShot ? oneShot('sha256', s, 'hex') : createHash('sha256').update(s, 'utf8').digest('hex');
 }
 
 /** Why a body's placeholder syntax is invalid, or null: braces left after removing valid ones. */
