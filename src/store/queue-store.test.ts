@@ -295,6 +295,8 @@ describe.each(backends())('dispatch writes on $name', (backend) => {
   });
 
   it('reports queue depth, the oldest due message and the messages in flight', async () => {
+    // On a SQLite file the queries run on the background connection (the path checked here).
+    expect(store.db.readOffThread !== undefined).toBe(backend.name === 'sqlite');
     const before = await queueStats(store.db, T0 + 1_000);
     const queued = Array.from({ length: 5 }, () => `msg_${randomUUID().replaceAll('-', '')}`);
     await insertMessages(

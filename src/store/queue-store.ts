@@ -1,4 +1,4 @@
-import { sql, type Transaction } from 'kysely';
+import { type CompiledQuery, sql, type Transaction } from 'kysely';
 import { claimDue, lockPacingRows, rowLocks } from './claims.ts';
 import type { Db } from './dialect.ts';
 import type { MessageRow } from './message-store.ts';
@@ -237,40 +237,34 @@ export interface QueueStats {
 /**
  * Queue figures for metrics and autoscaling: depth, the age of the oldest due message, and
  * the messages in flight. Counting a deep queue is a scan of the due index (~0.4 s for a million
- * rows on SQLite), so on SQLite it runs on the background connection, off the event loop.
+ * rows on SQLite), so on SQLite the same queries, compiled, run on the background connection,
+ * off the event loop.
  */
 export async function queueStats(db: Db, now: number): Promise<QueueStats> {
-  if (db.readOffThread) {
-    const read = db.readOffThread;
-    const [depth, oldest, inFlight] = await Promise.all([
-      read<{ n: number }>(`select count(*) as n from messages where status = 'queued'`),
-      read<{ t: number | null }>(
-        `select min(next_attempt_at) as t from messages where status = 'queued' and next_attempt_at <= ?`,
-        [now],
-      ),
-      read<{ n: number }>(`select count(*) as n from messages where status = 'sending'`),
-    ]);
-    return statsOf(depth[0]?.n, oldest[0]?.t, inFlight[0]?.n);
-  }
-  const [depth, oldest, inFlight] = await Promise.all([
+  const count = (state: typeof QUEUED) =>
     db.kysely
       .selectFrom('messages')
       .select((eb) => eb.fn.countAll<number>().as('n'))
-      .where(QUEUED)
-      .executeTakeFirst(),
-    db.kysely
-      .selectFrom('messages')
-      .select((eb) => eb.fn.min<number>('next_attempt_at').as('t'))
-      .where(QUEUED)
-      .where('next_attempt_at', '<=', now)
-      .executeTakeFirst(),
-    db.kysely
-      .selectFrom('messages')
-      .select((eb) => eb.fn.countAll<number>().as('n'))
-      .where(SENDING)
-      .executeTakeFirst(),
+      .where(state)
+      .compile();
+  const oldest = db.kysely
+    .selectFrom('messages')
+    .select((eb) => eb.fn.min<number>('next_attempt_at').as('t'))
+    .where(QUEUED)
+    .where('next_attempt_at', '<=', now)
+    .compile();
+  const first = async <R>(query: CompiledQuery<R>): Promise<R | undefined> => {
+    const rows = db.readOffThread
+      ? await db.readOffThread<R>(query.sql, query.parameters as readonly (string | number | null)[])
+      : (await db.kysely.executeQuery(query)).rows;
+    return rows[0];
+  };
+  const [depth, due, inFlight] = await Promise.all([
+    first(count(QUEUED)),
+    first(oldest),
+    first(count(SENDING)),
   ]);
-  return statsOf(depth?.n, oldest?.t, inFlight?.n);
+  return statsOf(depth?.n, due?.t, inFlight?.n);
 }
 
 function statsOf(depth: unknown, oldestDueAt: unknown, inFlight: unknown): QueueStats {
