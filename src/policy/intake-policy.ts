@@ -56,6 +56,7 @@ export const BROWNOUT_RECHECK_MS = 60_000;
 export function admitMessage(
   compiled: CompiledPolicy,
   req: IntakeRequest,
+  /** `blockedCountries`: every country blocked now, the config's and the database's. */
   ctx: { now: number; switches: SwitchState; blockedCountries: ReadonlySet<string> },
 ): Admission | PolicyRefusal {
   let channel = req.channel;
@@ -70,7 +71,7 @@ export function admitMessage(
     mediaUrls = null;
     policyReason = 'mms_as_text';
   }
-  if (compiled.blockedCountries.has(req.country) || ctx.blockedCountries.has(req.country)) {
+  if (ctx.blockedCountries.has(req.country)) {
     return new PolicyRefusal('country_blocked', `Sending to ${req.country} is blocked.`, 'to');
   }
 

@@ -41,6 +41,8 @@ export class PolicyEngine {
   /** The switches in force, recomputed when the API's or the config's change (read on every check). */
   private switchState!: SwitchState;
   private dbBlocks: ReadonlySet<string> = new Set();
+  /** Blocked countries in force: the config's and the database's (read on every check). */
+  private blocked: ReadonlySet<string> = new Set();
   private timer: NodeJS.Timeout | null = null;
   private readonly clock: () => number;
   private readonly decisions: Counter<'stage' | 'decision' | 'reason'> | null;
@@ -53,6 +55,7 @@ export class PolicyEngine {
     this.clock = deps.clock ?? Date.now;
     this.current = compilePolicy(sources, this.clock());
     this.recomputeSwitches();
+    this.recomputeBlocks();
     const registers = deps.registry ? [deps.registry] : [];
     this.decisions = deps.registry
       ? new Counter({
@@ -87,6 +90,7 @@ export class PolicyEngine {
     const old = this.current;
     this.current = compilePolicy(sources, this.clock());
     this.recomputeSwitches();
+    this.recomputeBlocks();
     // Checks in flight may still use the old media checker's connections for a moment.
     setTimeout(() => void old.mediaChecker.close().catch(() => {}), 30_000).unref();
   }
@@ -116,10 +120,10 @@ export class PolicyEngine {
     this.apiSwitches = switches;
     this.recomputeSwitches();
     this.dbBlocks = new Set(blocks.map((b) => b.country));
+    this.recomputeBlocks();
     if (this.blockedGauge) {
       this.blockedGauge.reset();
-      for (const c of this.dbBlocks) this.blockedGauge.set({ country: c }, 1);
-      for (const c of this.current.blockedCountries) this.blockedGauge.set({ country: c }, 1);
+      for (const c of this.blocked) this.blockedGauge.set({ country: c }, 1);
     }
     // Registrations expire with time: re-evaluated once a minute, not on every refresh.
     const now = this.clock();
@@ -140,6 +144,10 @@ export class PolicyEngine {
     this.switchState = out;
   }
 
+  private recomputeBlocks(): void {
+    this.blocked = new Set([...this.current.blockedCountries, ...this.dbBlocks]);
+  }
+
   /** Sets a brownout switch for every process sharing the database. */
   async setSwitch(name: BrownoutSwitch, enabled: boolean): Promise<void> {
     await setSwitch(this.deps.db, name, enabled, this.clock());
@@ -156,7 +164,7 @@ export class PolicyEngine {
 
   /** Countries blocked right now (config and database). */
   blockedCountries(): string[] {
-    return [...new Set([...this.current.blockedCountries, ...this.dbBlocks])].sort();
+    return [...this.blocked].sort();
   }
 
   /** The intake check of one message. */
@@ -164,7 +172,7 @@ export class PolicyEngine {
     const result = admitMessage(this.current, req, {
       now: this.clock(),
       switches: this.switches(),
-      blockedCountries: this.dbBlocks,
+      blockedCountries: this.blocked,
     });
     if (this.decisions) {
       if (result instanceof PolicyRefusal) {
@@ -184,7 +192,7 @@ export class PolicyEngine {
   ): Promise<GateDecision> {
     const decision = await checkBeforeSend(
       this.deps.db,
-      { compiled: this.current, switches: this.switches(), blockedCountries: this.dbBlocks },
+      { compiled: this.current, switches: this.switches(), blockedCountries: this.blocked },
       row,
       pool,
       slot,
@@ -194,6 +202,7 @@ export class PolicyEngine {
           this.deps.logger.error({ country, perMinute }, 'country blocked by spike protection');
           this.blockedGauge?.set({ country }, 1);
           this.dbBlocks = new Set([...this.dbBlocks, country]);
+          this.recomputeBlocks();
         },
       },
     );

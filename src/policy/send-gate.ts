@@ -24,6 +24,7 @@ export type GateDecision = SendDecision;
 export interface GateState {
   compiled: CompiledPolicy;
   switches: SwitchState;
+  /** Every country blocked now: the config's and the database's. */
   blockedCountries: ReadonlySet<string>;
 }
 
@@ -66,7 +67,7 @@ export async function checkBeforeSend(
   });
 
   if (!slot.registered) return refuse(new PolicyRefusal('sender_unregistered'));
-  if (compiled.blockedCountries.has(row.country) || state.blockedCountries.has(row.country)) {
+  if (state.blockedCountries.has(row.country)) {
     return refuse(new PolicyRefusal('country_blocked', `Sending to ${row.country} is blocked.`));
   }
   const optedOut = await optedOutRecipients(db, [row.recipient], optOutScopes(pool));
