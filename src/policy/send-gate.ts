@@ -165,15 +165,7 @@ async function checkSpike(
   const spike = state.compiled.policy.spikeProtection;
   if (!spike.enabled || spike.homeCountries.includes(country)) return null;
   const limit = spike.countries[country] ?? spike.perMinute;
-  const minute = Math.floor(now / MINUTE);
-  const { reserved } = await reserveCounter(db, {
-    key: `spike:${country}:${minute}`,
-    amount: 1,
-    limit,
-    expiresAt: (minute + 2) * MINUTE,
-    now,
-  });
-  if (reserved) return null;
+  if ((await reserveInWindow(db, `spike:${country}`, MINUTE, 1, limit, now)) === null) return null;
   if (await blockCountry(db, country, `spike: more than ${limit} messages a minute`, now)) {
     events.onCountryBlocked?.(country, limit);
   }
@@ -196,30 +188,40 @@ async function checkCaps(
 ): Promise<GateDecision | null> {
   const caps = compiled.policy.caps;
   if (caps.firstContactPerHour !== undefined && (await isFirstContact(db, row.tenant_id, row.recipient))) {
-    const hour = Math.floor(now / HOUR);
-    const { reserved } = await reserveCounter(db, {
-      key: `first:${row.tenant_id}:${hour}`,
-      amount: 1,
-      limit: caps.firstContactPerHour,
-      expiresAt: (hour + 2) * HOUR,
-      now,
-    });
-    if (!reserved) return { kind: 'defer', reason: 'first_contact_throttle', until: (hour + 1) * HOUR };
+    const full = await reserveInWindow(db, `first:${row.tenant_id}`, HOUR, 1, caps.firstContactPerHour, now);
+    if (full !== null) return { kind: 'defer', reason: 'first_contact_throttle', until: full };
   }
   const cap = caps.dailySpendUsd[row.country];
   if (cap !== undefined) {
     const segments = body === null ? 1 : analyzeSms(body).segments;
     const price = segments * (caps.prices[row.country] ?? caps.defaultPrice);
-    const day = Math.floor(now / DAY);
-    const { reserved } = await reserveCounter(db, {
-      key: `spend:${row.country}:${day}`,
-      amount: price,
-      limit: cap,
-      expiresAt: (day + 2) * DAY,
-      now,
-    });
-    if (!reserved) return { kind: 'defer', reason: 'daily_spend_cap', until: (day + 1) * DAY };
+    const full = await reserveInWindow(db, `spend:${row.country}`, DAY, price, cap, now);
+    if (full !== null) return { kind: 'defer', reason: 'daily_spend_cap', until: full };
   }
   if (caps.firstContactPerHour !== undefined) await rememberContact(db, row.tenant_id, row.recipient, now);
   return null;
+}
+
+/**
+ * Reserves `amount` of `limit` in the fixed window of `windowMs` that holds `now` (counter
+ * `<prefix>:<window>`, kept one window longer); returns null when reserved, else the window's
+ * end, when the next one starts.
+ */
+async function reserveInWindow(
+  db: Db,
+  prefix: string,
+  windowMs: number,
+  amount: number,
+  limit: number,
+  now: number,
+): Promise<number | null> {
+  const window = Math.floor(now / windowMs);
+  const { reserved } = await reserveCounter(db, {
+    key: `${prefix}:${window}`,
+    amount,
+    limit,
+    expiresAt: (window + 2) * windowMs,
+    now,
+  });
+  return reserved ? null : (window + 1) * windowMs;
 }
