@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { backends, openTestDatabase } from '../../test/support/databases.ts';
+import { describe, expect, it } from 'vitest';
+import { backends, useTestDatabase } from '../../test/support/databases.ts';
 import { testMessage } from '../../test/support/messages.ts';
-import type { Db } from './dialect.ts';
 import { getMessage, insertMessages } from './message-store.ts';
 import {
   isFirstContact,
@@ -18,27 +17,21 @@ import {
 const T0 = 1_700_000_000_000;
 
 describe.each(backends())('policy store on $name', (backend) => {
-  let db: Db;
-  let closeDb: () => Promise<void>;
-  beforeAll(async () => {
-    ({ db, close: closeDb } = await openTestDatabase(backend));
-  });
-  afterAll(async () => {
-    await closeDb();
-  });
+  const store = useTestDatabase(backend);
 
   it('reserves within a counter\u2019s limit only, atomically under concurrency, and starts again when the window expires', async () => {
     const key = `spend:${randomUUID()}`;
     const tries = await Promise.all(
       Array.from({ length: 10 }, () =>
-        reserveCounter(db, { key, amount: 1, limit: 4, expiresAt: T0 + 60_000, now: T0 }),
+        reserveCounter(store.db, { key, amount: 1, limit: 4, expiresAt: T0 + 60_000, now: T0 }),
       ),
     );
     expect(tries.filter((t) => t.reserved)).toHaveLength(4);
     expect(
-      (await reserveCounter(db, { key, amount: 1, limit: 4, expiresAt: T0 + 60_000, now: T0 + 1 })).reserved,
+      (await reserveCounter(store.db, { key, amount: 1, limit: 4, expiresAt: T0 + 60_000, now: T0 + 1 }))
+        .reserved,
     ).toBe(false);
-    const next = await reserveCounter(db, {
+    const next = await reserveCounter(store.db, {
       key,
       amount: 1,
       limit: 4,
@@ -50,44 +43,54 @@ describe.each(backends())('policy store on $name', (backend) => {
 
   it('keeps opt-outs per scope and lets START undo a STOP', async () => {
     const r = `+1415555${String(Math.floor(Math.random() * 9000) + 1000)}`;
-    await setOptOut(db, { scope: 'pool:a', recipient: r, optedOut: true, keyword: 'STOP', now: T0 });
-    expect(await optedOutRecipients(db, [r], ['account', 'pool:a'])).toEqual(new Set([r]));
-    expect(await optedOutRecipients(db, [r], ['account', 'pool:b'])).toEqual(new Set());
-    await setOptOut(db, { scope: 'pool:a', recipient: r, optedOut: false, keyword: 'START', now: T0 + 1 });
-    expect(await optedOutRecipients(db, [r], ['pool:a'])).toEqual(new Set());
+    await setOptOut(store.db, { scope: 'pool:a', recipient: r, optedOut: true, keyword: 'STOP', now: T0 });
+    expect(await optedOutRecipients(store.db, [r], ['account', 'pool:a'])).toEqual(new Set([r]));
+    expect(await optedOutRecipients(store.db, [r], ['account', 'pool:b'])).toEqual(new Set());
+    await setOptOut(store.db, {
+      scope: 'pool:a',
+      recipient: r,
+      optedOut: false,
+      keyword: 'START',
+      now: T0 + 1,
+    });
+    expect(await optedOutRecipients(store.db, [r], ['pool:a'])).toEqual(new Set());
   });
 
   it('never moves a WhatsApp session start backwards on an out-of-order inbound message', async () => {
     const r = `+1212555${String(Math.floor(Math.random() * 9000) + 1000)}`;
-    await touchWhatsappSession(db, r, '+14155238886', T0 + 5_000);
-    await touchWhatsappSession(db, r, '+14155238886', T0);
-    expect(await lastWhatsappInbound(db, r, ['+14155238886'])).toBe(T0 + 5_000);
-    expect(await lastWhatsappInbound(db, r, ['+19995550000'])).toBeNull();
+    await touchWhatsappSession(store.db, r, '+14155238886', T0 + 5_000);
+    await touchWhatsappSession(store.db, r, '+14155238886', T0);
+    expect(await lastWhatsappInbound(store.db, r, ['+14155238886'])).toBe(T0 + 5_000);
+    expect(await lastWhatsappInbound(store.db, r, ['+19995550000'])).toBeNull();
   });
 
   it('remembers first contacts per tenant', async () => {
     const r = `+1303555${String(Math.floor(Math.random() * 9000) + 1000)}`;
-    expect(await isFirstContact(db, 't1', r)).toBe(true);
-    await rememberContact(db, 't1', r, T0);
-    await rememberContact(db, 't1', r, T0 + 1);
-    expect(await isFirstContact(db, 't1', r)).toBe(false);
-    expect(await isFirstContact(db, 't2', r)).toBe(true);
+    expect(await isFirstContact(store.db, 't1', r)).toBe(true);
+    await rememberContact(store.db, 't1', r, T0);
+    await rememberContact(store.db, 't1', r, T0 + 1);
+    expect(await isFirstContact(store.db, 't1', r)).toBe(false);
+    expect(await isFirstContact(store.db, 't2', r)).toBe(true);
   });
 
   it('records a policy outcome only while this worker holds the lease', async () => {
     const ids = [`msg_${randomUUID()}`, `msg_${randomUUID()}`, `msg_${randomUUID()}`];
     await insertMessages(
-      db,
+      store.db,
       ids.map((id) => testMessage(id, T0)),
     );
-    await db.kysely
+    await store.db.kysely
       .updateTable('messages')
       .set({ status: 'sending', status_rank: 1, lease_owner: 'w1', lease_expires_at: T0 + 30_000 })
       .where('id', 'in', ids.slice(0, 2))
       .execute();
     // An earlier attempt was ambiguous and reconciliation found nothing: a refusal still applies.
-    await db.kysely.updateTable('messages').set({ needs_reconcile: 1 }).where('id', '=', ids[0]!).execute();
-    const done = await recordPolicyOutcomes(db, [
+    await store.db.kysely
+      .updateTable('messages')
+      .set({ needs_reconcile: 1 })
+      .where('id', '=', ids[0]!)
+      .execute();
+    const done = await recordPolicyOutcomes(store.db, [
       {
         kind: 'refuse',
         messageId: ids[0]!,
@@ -114,19 +117,19 @@ describe.each(backends())('policy store on $name', (backend) => {
       },
     ]);
     expect(done).toEqual(new Set(ids.slice(0, 2)));
-    expect(await getMessage(db, 't1', ids[0]!)).toMatchObject({
+    expect(await getMessage(store.db, 't1', ids[0]!)).toMatchObject({
       status: 'failed',
       error_code: 'SB_POLICY_REFUSED',
       policy_reason: 'recipient_opted_out',
       lease_owner: null,
       needs_reconcile: 0,
     });
-    expect(await getMessage(db, 't1', ids[1]!)).toMatchObject({
+    expect(await getMessage(store.db, 't1', ids[1]!)).toMatchObject({
       status: 'queued',
       policy_reason: 'quiet_hours',
       next_attempt_at: T0 + 3_600_000,
       attempts: 0,
     });
-    expect((await getMessage(db, 't1', ids[2]!))?.status).toBe('queued');
+    expect((await getMessage(store.db, 't1', ids[2]!))?.status).toBe('queued');
   });
 });
