@@ -7,60 +7,48 @@ export function providerAddress(row: Pick<MessageRow, 'channel' | 'recipient'>):
   return row.channel === 'whatsapp' ? `whatsapp:${row.recipient}` : row.recipient;
 }
 
+/** What went wrong with one attempt, as both a final failure and a retry record it. */
+interface AttemptFailure {
+  attempt: number;
+  owner: string;
+  error: SbError;
+  providerCode: number | null;
+  httpStatus: number | null;
+  now: number;
+}
+
+function failureFields(row: MessageRow, f: AttemptFailure) {
+  return {
+    messageId: row.id,
+    attempt: f.attempt,
+    owner: f.owner,
+    errorCode: f.error.code,
+    providerErrorCode: f.providerCode,
+    httpStatus: f.httpStatus,
+    message: f.error.message,
+    now: f.now,
+  };
+}
+
 /** A final failure of one attempt: failed for good, or dead-lettered after the last retry. */
 export function failedOutcome(
   row: MessageRow,
-  args: {
-    attempt: number;
-    owner: string;
-    status: 'failed' | 'dead';
-    error: SbError;
-    providerCode: number | null;
-    httpStatus: number | null;
-    now: number;
-  },
+  args: AttemptFailure & { status: 'failed' | 'dead' },
 ): DispatchOutcome {
-  return {
-    kind: 'failed',
-    messageId: row.id,
-    attempt: args.attempt,
-    owner: args.owner,
-    status: args.status,
-    errorCode: args.error.code,
-    providerErrorCode: args.providerCode,
-    httpStatus: args.httpStatus,
-    message: args.error.message,
-    now: args.now,
-  };
+  return { kind: 'failed', status: args.status, ...failureFields(row, args) };
 }
 
 /** A retry after `delayMs`; with `reconcile`, the provider is asked first what it has. */
 export function retryOutcome(
   row: MessageRow,
-  args: {
-    attempt: number;
-    owner: string;
-    delayMs: number;
-    reconcile: boolean;
-    error: SbError;
-    providerCode: number | null;
-    httpStatus: number | null;
-    now: number;
-  },
+  args: AttemptFailure & { delayMs: number; reconcile: boolean },
 ): DispatchOutcome {
   return {
     kind: 'retry',
-    messageId: row.id,
-    attempt: args.attempt,
-    owner: args.owner,
     nextAttemptAt: args.now + args.delayMs,
     delayMs: args.delayMs,
     reconcile: args.reconcile,
-    errorCode: args.error.code,
-    providerErrorCode: args.providerCode,
-    httpStatus: args.httpStatus,
-    message: args.error.message,
-    now: args.now,
+    ...failureFields(row, args),
   };
 }
 
