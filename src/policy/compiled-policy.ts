@@ -1,6 +1,12 @@
 import type { PoolConfig } from '../config/index.ts';
 import type { SenderSelector } from '../pacing/index.ts';
-import { createRouter, createSenderRanker, type Router, sendableNumbers } from '../routing/index.ts';
+import {
+  bareAddress,
+  createRouter,
+  createSenderRanker,
+  type Router,
+  sendableNumbers,
+} from '../routing/index.ts';
 import { type ContentLinter, createContentLinter } from './content-linter.ts';
 import { createMediaChecker, type MediaChecker } from './media-checker.ts';
 import type { PolicyConfig } from './policy-config.ts';
@@ -61,7 +67,8 @@ export function compilePolicy(
     if (sendable.length > 0) registered.push(pool);
   }
   const poolOfSender = new Map<string, PoolConfig>();
-  for (const pool of sources.pools) for (const n of pool.numbers) poolOfSender.set(bare(n.address), pool);
+  for (const pool of sources.pools)
+    for (const n of pool.numbers) poolOfSender.set(bareAddress(n.address), pool);
   const reuse = previous && previous.sources === sources;
   return {
     sources,
@@ -79,9 +86,4 @@ export function compilePolicy(
     blockedCountries: new Set(sources.policy.blockedCountries),
     builtAt: now,
   };
-}
-
-/** A sender address without its channel prefix (`whatsapp:+1…` → `+1…`). */
-export function bare(address: string): string {
-  return address.startsWith('whatsapp:') ? address.slice('whatsapp:'.length) : address;
 }

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { bareAddress } from '../routing/index.ts';
 import { applyInboundEvents, type Db, type InboundEffect } from '../store/index.ts';
 import { classifyInboundKeyword } from './inbound-keywords.ts';
 import type { PolicyEngine } from './policy-engine.ts';
@@ -23,11 +24,8 @@ export function inboundEffect(
   const to = typeof params.To === 'string' ? params.To : '';
   const keyword = typeof params.BodyKeyword === 'string' ? params.BodyKeyword : '';
   const effect: InboundEffect = {};
-  const whatsapp = from.startsWith('whatsapp:');
-  const recipient = whatsapp ? from.slice('whatsapp:'.length) : from;
-  if (whatsapp) {
-    effect.whatsappSession = { recipient, sender: to.replace(/^whatsapp:/, ''), at: receivedAt };
-  }
+  const recipient = bareAddress(from);
+  if (recipient !== from) effect.whatsappSession = { recipient, sender: bareAddress(to), at: receivedAt };
   const kind = keyword ? classifyInboundKeyword(keyword) : null;
   if (kind === 'opt_out' || kind === 'opt_in') {
     effect.optOut = { scope: policy.optOutScopeOf(to), recipient, optedOut: kind === 'opt_out', keyword };

@@ -1,6 +1,6 @@
 import type { PoolConfig } from '../config/index.ts';
 import type { MessageChannel, MessagePurpose } from '../routing/index.ts';
-import { bare, type CompiledPolicy } from './compiled-policy.ts';
+import type { CompiledPolicy } from './compiled-policy.ts';
 import type { BrownoutSwitch } from './policy-config.ts';
 import { type PolicyReason, PolicyRefusal } from './policy-refusal.ts';
 import { quietHoursEnd } from './quiet-hours.ts';
@@ -147,5 +147,5 @@ export function quietDeferral(
   const q = compiled.policy.quietHours;
   if (!q.enabled || !q.purposes.includes(msg.purpose as MessagePurpose)) return null;
   const window = q.countries?.[msg.country] ?? q;
-  return quietHoursEnd(now, timeZoneFor(bare(msg.recipient), msg.country), window);
+  return quietHoursEnd(now, timeZoneFor(msg.recipient, msg.country), window);
 }

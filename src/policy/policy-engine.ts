@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { PoolConfig } from '../config/index.ts';
 import type { SenderSelector, SlotAssignment } from '../pacing/index.ts';
+import { bareAddress } from '../routing/index.ts';
 import {
   type Db,
   listCountryBlocks,
@@ -10,7 +11,7 @@ import {
   setSwitch,
   unblockCountry,
 } from '../store/index.ts';
-import { bare, type CompiledPolicy, compilePolicy, type PolicySources } from './compiled-policy.ts';
+import { type CompiledPolicy, compilePolicy, type PolicySources } from './compiled-policy.ts';
 import { type Admission, admitMessage, type IntakeRequest, type SwitchState } from './intake-policy.ts';
 import { BROWNOUT_SWITCHES, type BrownoutSwitch } from './policy-config.ts';
 import { PolicyRefusal } from './policy-refusal.ts';
@@ -221,7 +222,7 @@ export class PolicyEngine {
   /** The opt-out scope a STOP to this sender number applies to. */
   optOutScopeOf(to: string): string {
     if (this.current.policy.optOut.scope === 'account') return 'account';
-    const pool = this.current.poolOfSender.get(bare(to));
+    const pool = this.current.poolOfSender.get(bareAddress(to));
     return pool ? optOutScopes(pool)[1]! : 'account';
   }
 

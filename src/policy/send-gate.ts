@@ -1,7 +1,7 @@
 import type { PoolConfig } from '../config/index.ts';
 import type { SlotAssignment } from '../pacing/index.ts';
 import type { SendDecision } from '../queue/index.ts';
-import type { MessagePurpose } from '../routing/index.ts';
+import { bareAddress, type MessagePurpose } from '../routing/index.ts';
 import {
   blockCountry,
   type Db,
@@ -12,7 +12,7 @@ import {
   rememberContact,
   reserveCounter,
 } from '../store/index.ts';
-import { bare, type CompiledPolicy } from './compiled-policy.ts';
+import type { CompiledPolicy } from './compiled-policy.ts';
 import { BROWNOUT_RECHECK_MS, quietDeferral, type SwitchState } from './intake-policy.ts';
 import { type PolicyReason, PolicyRefusal } from './policy-refusal.ts';
 import { analyzeSms } from './sms-encoding.ts';
@@ -112,7 +112,7 @@ export async function checkBeforeSend(
   }
 
   if (channel === 'whatsapp' && contentSid === null) {
-    const opened = await lastWhatsappInbound(db, row.recipient, [bare(slot.sender)]);
+    const opened = await lastWhatsappInbound(db, row.recipient, [bareAddress(slot.sender)]);
     const open = opened !== null && now - opened < policy.whatsapp.sessionHours * HOUR;
     if (!open) {
       const sms = policy.whatsapp.smsFallbackPurposes.includes(purpose)

@@ -16,7 +16,7 @@ export {
   type RouteRequest,
   type Router,
 } from './router.ts';
-export { createSenderRanker, type SenderRanker } from './sender-ranking.ts';
+export { bareAddress, createSenderRanker, type SenderRanker } from './sender-ranking.ts';
 export {
   type RegistrationState,
   registrationStateOf,

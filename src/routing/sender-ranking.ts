@@ -11,6 +11,11 @@ export interface SenderRanker {
 
 const CACHE_SIZE = 4_096;
 
+/** An address without its channel prefix (`whatsapp:+1…` → `+1…`). */
+export function bareAddress(address: string): string {
+  return address.startsWith('whatsapp:') ? address.slice('whatsapp:'.length) : address;
+}
+
 interface Place {
   country: string | null;
   /** NANP area code (+1 NXX), else null. */
@@ -18,7 +23,7 @@ interface Place {
 }
 
 function placeOf(address: string): Place {
-  const e164 = address.replace(/^whatsapp:/, '');
+  const e164 = bareAddress(address);
   if (!e164.startsWith('+')) return { country: null, areaCode: null };
   const phone = parsePhoneNumberFromString(e164);
   return {

@@ -1,5 +1,6 @@
 import { parsePhoneNumberFromString } from 'libphonenumber-js/max';
 import type { NumberConfig, PoolConfig } from '../config/index.ts';
+import { bareAddress } from './sender-ranking.ts';
 
 /** Whether a sender may send as far as carrier registration goes. */
 export type RegistrationState = 'ok' | 'not_required' | 'missing' | 'pending' | 'rejected' | 'expired';
@@ -10,7 +11,7 @@ export function requiredRegistration(
   number: NumberConfig,
 ): '10dlc' | 'toll_free_verification' | null {
   if (pool.senderType !== 'long_code' && pool.senderType !== 'toll_free') return null;
-  const phone = parsePhoneNumberFromString(number.address.replace(/^whatsapp:/, ''));
+  const phone = parsePhoneNumberFromString(bareAddress(number.address));
   // Only US numbers: Canadian and other +1 numbers are outside 10DLC and toll-free verification.
   if (phone?.country !== 'US')
     return pool.senderType === 'toll_free' && phone?.countryCallingCode === '1'
