@@ -54,15 +54,11 @@ export function compilePolicy(
   const registered: PoolConfig[] = [];
   for (const pool of sources.pools) {
     const sendable = sendableNumbers(pool, now);
-    const ranker = createSenderRanker(sendable.map((n) => n.address));
-    const byAddress = new Map(sendable.map((n) => [n.address, n]));
+    const ranker = createSenderRanker(sendable);
     const depth = pool.geomatch === 'country' ? 'country' : 'area_code';
     selectors.set(pool.id, {
       sendable,
-      preferred:
-        pool.geomatch === 'off'
-          ? () => sendable
-          : (recipient) => ranker.preferred(recipient, depth).map((a) => byAddress.get(a)!),
+      preferred: pool.geomatch === 'off' ? () => sendable : (recipient) => ranker.preferred(recipient, depth),
     });
     if (sendable.length > 0) registered.push(pool);
   }

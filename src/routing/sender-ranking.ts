@@ -1,12 +1,12 @@
 import { parsePhoneNumberFromString } from 'libphonenumber-js/max';
 
 /** Ranks a pool's numbers for a recipient: same area code, then same country, then the rest. */
-export interface SenderRanker {
+export interface SenderRanker<T extends { address: string }> {
   /**
    * The best non-empty tier of numbers for this recipient (config order within a tier): same
    * area code (unless `depth` is `country`), same country, else every number.
    */
-  preferred(recipient: string, depth?: 'area_code' | 'country'): readonly string[];
+  preferred(recipient: string, depth?: 'area_code' | 'country'): readonly T[];
 }
 
 const CACHE_SIZE = 4_096;
@@ -35,16 +35,16 @@ function placeOf(address: string): Place {
 /**
  * Geomatch over a pool's numbers: their country and area code are worked out once; a
  * recipient's tier is cached per (country, area code), so the dispatcher's hot path does a
- * map lookup. Alphanumeric IDs and short codes have no place and sit in the last tier.
+ * map lookup returning the cached tier (no copy). Alphanumeric IDs and short codes have no place and sit in the last tier.
  */
-export function createSenderRanker(numbers: readonly string[]): SenderRanker {
-  const places = numbers.map((address) => ({ address, ...placeOf(address) }));
-  const byAreaCode = new Map<string, string[]>();
+export function createSenderRanker<T extends { address: string }>(numbers: readonly T[]): SenderRanker<T> {
+  const places = numbers.map((number) => ({ number, ...placeOf(number.address) }));
+  const byAreaCode = new Map<string, T[]>();
   for (const p of places) {
-    if (p.areaCode !== null) byAreaCode.set(p.areaCode, [...(byAreaCode.get(p.areaCode) ?? []), p.address]);
+    if (p.areaCode !== null) byAreaCode.set(p.areaCode, [...(byAreaCode.get(p.areaCode) ?? []), p.number]);
   }
   const all = [...numbers];
-  const cache = new Map<string, readonly string[]>();
+  const cache = new Map<string, readonly T[]>();
   return {
     preferred(recipient, depth = 'area_code') {
       const nanp = recipient.startsWith('+1') && recipient.length === 12;
@@ -56,7 +56,7 @@ export function createSenderRanker(numbers: readonly string[]): SenderRanker {
       let tier = cache.get(key);
       if (tier === undefined) {
         const country = parsePhoneNumberFromString(recipient)?.country ?? null;
-        const national = country ? places.filter((p) => p.country === country).map((p) => p.address) : [];
+        const national = country ? places.filter((p) => p.country === country).map((p) => p.number) : [];
         tier = national.length > 0 ? national : all;
         if (cache.size >= CACHE_SIZE) cache.clear();
         cache.set(key, tier);
