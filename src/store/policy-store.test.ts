@@ -7,11 +7,13 @@ import {
   isFirstContact,
   lastWhatsappInbound,
   optedOutRecipients,
+  readStickySenders,
   recordPolicyOutcomes,
   rememberContact,
   reserveCounter,
   setOptOut,
   touchWhatsappSession,
+  writeStickySenders,
 } from './policy-store.ts';
 
 const T0 = 1_700_000_000_000;
@@ -131,5 +133,30 @@ describe.each(backends())('policy store on $name', (backend) => {
       attempts: 0,
     });
     expect((await getMessage(store.db, 't1', ids[2]!))?.status).toBe('queued');
+  });
+
+  it('writes a claim\u2019s sticky pins in one upsert: new keys inserted, a moved key updated, the last of a repeated key kept', async () => {
+    const a = `t:${randomUUID()}:US`;
+    const b = `t:${randomUUID()}:US`;
+    await store.db.kysely.transaction().execute(async (trx) => {
+      await writeStickySenders(trx, [{ key: a, poolId: 'p1', sender: '+14155550100' }], T0);
+      await writeStickySenders(
+        trx,
+        [
+          { key: a, poolId: 'p1', sender: '+14155550101' },
+          { key: b, poolId: 'p1', sender: '+14155550102' },
+          { key: b, poolId: 'p1', sender: '+14155550103' },
+        ],
+        T0 + 1,
+      );
+      await writeStickySenders(trx, [], T0 + 2);
+    });
+    const pins = await store.db.kysely.transaction().execute((trx) => readStickySenders(trx, [a, b, 'none']));
+    expect(pins).toEqual(
+      new Map([
+        [a, '+14155550101'],
+        [b, '+14155550103'],
+      ]),
+    );
   });
 });

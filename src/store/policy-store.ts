@@ -317,15 +317,23 @@ export async function writeStickySenders(
   pins: readonly { key: string; poolId: string; sender: string }[],
   now: number,
 ): Promise<void> {
-  for (const p of pins) {
-    await trx
-      .insertInto('sticky_senders')
-      .values({ key: p.key, pool_id: p.poolId, sender: p.sender, updated_at: now })
-      .onConflict((oc) =>
-        oc.column('key').doUpdateSet({ pool_id: p.poolId, sender: p.sender, updated_at: now }),
-      )
-      .execute();
-  }
+  if (pins.length === 0) return;
+  // One statement for the claim's pins; a key pinned twice keeps its last sender (an upsert
+  // may not touch one row twice).
+  const latest = new Map(pins.map((p) => [p.key, p]));
+  await trx
+    .insertInto('sticky_senders')
+    .values(
+      [...latest.values()].map((p) => ({ key: p.key, pool_id: p.poolId, sender: p.sender, updated_at: now })),
+    )
+    .onConflict((oc) =>
+      oc.column('key').doUpdateSet((eb) => ({
+        pool_id: eb.ref('excluded.pool_id'),
+        sender: eb.ref('excluded.sender'),
+        updated_at: eb.ref('excluded.updated_at'),
+      })),
+    )
+    .execute();
 }
 
 /** What an inbound message means for the policy state. */
