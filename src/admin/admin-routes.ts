@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { z } from 'zod';
 import { SbError } from '../errors/index.ts';
 import { createAuthenticator, errorHandler } from '../intake/index.ts';
-import { BROWNOUT_SWITCHES, type PolicyEngine } from '../policy/index.ts';
+import { BROWNOUT_SWITCHES, type BrownoutSwitch, type PolicyEngine } from '../policy/index.ts';
 
 /** What the admin API works with. */
 export interface AdminDeps {
@@ -13,11 +13,10 @@ export interface AdminDeps {
   logger?: Logger | undefined;
 }
 
-const brownoutBody = z.strictObject({
-  deferMarketing: z.boolean().optional(),
-  otpWhatsappToSms: z.boolean().optional(),
-  mmsAsText: z.boolean().optional(),
-});
+/** A change of some switches: each one optional (no defaults, unlike the config's schema). */
+const brownoutBody = z.strictObject(
+  Object.fromEntries(BROWNOUT_SWITCHES.map((name) => [name, z.boolean().optional()])),
+) as z.ZodType<Partial<Record<BrownoutSwitch, boolean>>>;
 
 /**
  * The operator API under `/v1/admin` (admin keys only): brownout switches shared by every

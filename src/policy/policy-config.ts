@@ -24,11 +24,7 @@ export const brownoutSchema = z
 /** The names of the brownout switches. */
 export type BrownoutSwitch = keyof z.infer<typeof brownoutSchema>;
 /** Every brownout switch name. */
-export const BROWNOUT_SWITCHES: readonly BrownoutSwitch[] = [
-  'deferMarketing',
-  'otpWhatsappToSms',
-  'mmsAsText',
-];
+export const BROWNOUT_SWITCHES: readonly BrownoutSwitch[] = brownoutSchema.unwrap().keyof().options;
 
 /** The `policy:` section of the gateway config: every deliverability rule as data. */
 export const policyConfigSchema = z

@@ -502,7 +502,19 @@ describe.each(backends())('policies through the full pipeline on $name', (backen
 
     const forbidden = await call('PUT', '/v1/admin/brownout', { mmsAsText: true });
     expect(forbidden.status).toBe(403);
-    const on = await call('PUT', '/v1/admin/brownout', { mmsAsText: true }, ADMIN_KEY);
+    const unknown = await call<{ error: { code: string; field?: string } }>(
+      'PUT',
+      '/v1/admin/brownout',
+      { mmsAsText: true, nope: true },
+      ADMIN_KEY,
+    );
+    expect(unknown.status).toBe(400);
+    expect(unknown.json.error).toMatchObject({ code: 'SB_INTAKE_INVALID_FIELD', field: 'nope' });
+    // Switches a change leaves out keep their state (no defaults applied to them).
+    await call('PUT', '/v1/admin/brownout', { deferMarketing: true }, ADMIN_KEY);
+    const both = await call('PUT', '/v1/admin/brownout', { mmsAsText: true }, ADMIN_KEY);
+    expect(both.json).toMatchObject({ switches: { deferMarketing: true, mmsAsText: true } });
+    const on = await call('PUT', '/v1/admin/brownout', { deferMarketing: false }, ADMIN_KEY);
     expect(on.json).toMatchObject({ switches: { mmsAsText: true } });
     try {
       const text = await send({
