@@ -147,5 +147,5 @@ export function quietDeferral(
   const q = compiled.policy.quietHours;
   if (!q.enabled || !q.purposes.includes(msg.purpose as MessagePurpose)) return null;
   const window = q.countries?.[msg.country] ?? q;
-  return quietHoursEnd(now, timeZoneFor(msg.recipient, msg.country), window);
+  return quietHoursEnd(now, timeZoneFor(msg.recipient), window);
 }

@@ -20,7 +20,7 @@ const LONGEST_PREFIX = 9;
  * area codes included, so +1 212 is New York and +1 808 Honolulu); for a calling code that
  * spans several zones, its most populous one. `UTC` when nothing matches.
  */
-export function timeZoneFor(e164: string, _country?: string): string {
+export function timeZoneFor(e164: string): string {
   const digits = e164.startsWith('+') ? e164.slice(1) : e164;
   const zones = prefixTable();
   for (let n = Math.min(LONGEST_PREFIX, digits.length); n > 0; n--) {
