@@ -75,7 +75,12 @@ export function startBackgroundConnection(
     for (const waiter of pending.values()) waiter.reject(err);
     pending.clear();
   };
-  worker.on('error', failAll);
+  worker.on('error', (err) => {
+    // Without the worker, checkpoints fall back to the main connection's auto-checkpoint
+    // (on the event loop): say so rather than degrade silently.
+    process.emitWarning(`SQLite background connection failed: ${err.message}`, 'SwitchboardWarning');
+    failAll(err);
+  });
   worker.on('exit', () => failAll(new Error('the background SQLite connection has stopped')));
   return {
     read<Row>(sql: string, params: readonly (string | number | null)[] = []): Promise<Row[]> {
