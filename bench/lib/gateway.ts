@@ -35,6 +35,10 @@ export interface GatewayLoopDelay {
   maxMs: number;
   meanMs: number;
   count: number;
+  /** Time requests spent in the gateway (parsed → response finished), ms. */
+  serverP50Ms: number;
+  serverP99Ms: number;
+  serverMaxMs: number;
 }
 
 /** What GET <statsUrl>/memory answers. */

@@ -2,12 +2,14 @@
 // Its settings come as JSON (a GatewayChildSpec) in argv[2] or in BENCH_GATEWAY_CONFIG; the
 // first stdout line announces { url, port, pid, apiKey, accountSid, authToken, database, ... }.
 // Logs go to stderr (level from the spec, default warn) so stdout stays the announcement.
+
+import { subscribe } from 'node:diagnostics_channel';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { createHistogram, monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { getHeapStatistics } from 'node:v8';
 import pino from 'pino';
 import { type GatewayConfigInput, gatewayConfigSchema, hashApiKey } from '../../src/config/index.ts';
@@ -46,9 +48,20 @@ const gateway = await startGateway(config, {
 // A side port for the benchmark only: this process's memory (GET /memory, ?gc=1 collects first
 // when node runs with --expose-gc), so a benchmark can tell heap from native memory, and its
 // event-loop delay (GET /loop: percentiles in ms since the last ?reset=1), to explain latency tails.
-const LOOP_RESOLUTION_MS = 5;
+const LOOP_RESOLUTION_MS = 1;
 const loopDelay = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
 loopDelay.enable();
+// Time each HTTP exchange spent in this process (request parsed → response finished), so a
+// benchmark can tell server-side latency from time spent in socket buffers or the generator.
+const serverTime = createHistogram();
+const requestStarts = new WeakMap<object, number>();
+subscribe('http.server.request.start', (m) => {
+  requestStarts.set((m as { response: object }).response, performance.now());
+});
+subscribe('http.server.response.finish', (m) => {
+  const t0 = requestStarts.get((m as { response: object }).response);
+  if (t0 !== undefined) serverTime.record(Math.max(1, Math.round((performance.now() - t0) * 1e6)));
+});
 const stats = createServer((req, res) => {
   if (req.url?.startsWith('/loop')) {
     // The histogram holds whole timer intervals: the delay is what exceeds the resolution.
@@ -60,8 +73,14 @@ const stats = createServer((req, res) => {
       maxMs: ms(loopDelay.max),
       meanMs: ms(loopDelay.mean),
       count: loopDelay.count,
+      serverP50Ms: Math.round(serverTime.percentile(50) / 1e4) / 100,
+      serverP99Ms: Math.round(serverTime.percentile(99) / 1e4) / 100,
+      serverMaxMs: Math.round(serverTime.max / 1e4) / 100,
     });
-    if (req.url.includes('reset=1')) loopDelay.reset();
+    if (req.url.includes('reset=1')) {
+      loopDelay.reset();
+      serverTime.reset();
+    }
     res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
     res.end(body);
     return;

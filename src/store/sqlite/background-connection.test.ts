@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
@@ -27,6 +27,30 @@ describe('background SQLite connection', () => {
     open.push({ db, bg });
     return { db, bg, wal: () => statSync(`${path}-wal`).size };
   }
+
+  /** The nice value of each thread of this process (Linux). */
+  function threadNiceValues(): number[] {
+    return readdirSync('/proc/self/task').flatMap((tid) => {
+      try {
+        const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+        // Fields after the command name (which may hold spaces); nice is field 19 of the line.
+        return [Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16])];
+      } catch {
+        return []; // the thread ended meanwhile
+      }
+    });
+  }
+
+  it.runIf(process.platform === 'linux')(
+    'runs at the lowest CPU priority, not the request thread',
+    async () => {
+      const before = threadNiceValues().filter((n) => n === 19).length;
+      const { bg } = setup(1_000, 1_000);
+      await bg.read('select 1');
+      expect(threadNiceValues().filter((n) => n === 19).length).toBe(before + 1);
+      expect(threadNiceValues()).toContain(0);
+    },
+  );
 
   it('answers read-only queries from its own connection', async () => {
     const { db, bg } = setup(1_000, 1_000);
