@@ -202,7 +202,7 @@ export function createIntake(deps: IntakeDeps, options: IntakeOptions): Intake {
         }
         count(outcome.kind);
         if (outcome.kind === 'conflict') throw conflict();
-        const resource = { ...toMessageResource(outcome.row), replay: outcome.kind === 'replay' };
+        const resource = toMessageResource(outcome.row, outcome.kind === 'replay');
         if (outcome.kind === 'replay')
           return reply.code(200).header('Idempotent-Replay', 'true').send(resource);
         return reply.code(202).send(resource);
@@ -249,7 +249,7 @@ export function createIntake(deps: IntakeDeps, options: IntakeOptions): Intake {
           if (o.kind === 'conflict') {
             results[index] = { index, status: 409, error: conflict().toBody().error };
           } else {
-            const message = { ...toMessageResource(o.row), replay: o.kind === 'replay' };
+            const message = toMessageResource(o.row, o.kind === 'replay');
             results[index] = { index, status: o.kind === 'replay' ? 200 : 202, message };
           }
         });
@@ -274,7 +274,7 @@ export function createIntake(deps: IntakeDeps, options: IntakeOptions): Intake {
       const page = more ? rows.slice(0, -1) : rows;
       const last = page[page.length - 1];
       return {
-        messages: page.map(toMessageResource),
+        messages: page.map((row) => toMessageResource(row)),
         nextCursor: more && last ? encodeCursor(last.seq) : null,
       };
     });

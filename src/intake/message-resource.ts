@@ -36,6 +36,8 @@ export interface MessageResource {
   finalAt: string | null;
   /** From intake to delivery, once delivered. */
   latencyMs: number | null;
+  /** On intake answers: whether this is the original message of a repeated idempotency key. */
+  replay?: boolean;
 }
 
 /** A message's attempts and status events, oldest first. */
@@ -67,10 +69,13 @@ const iso = (ms: number) => {
 };
 const isoOrNull = (ms: number | null) => (ms === null ? null : iso(ms));
 
-/** The API view of a stored message. */
-export function toMessageResource(row: MessageRow): MessageResource {
+/**
+ * The API view of a stored message; `replay` is set on intake answers (set here rather than
+ * spread into a copy: a batch answer builds 1000 of them).
+ */
+export function toMessageResource(row: MessageRow, replay?: boolean): MessageResource {
   const delivered = (row.status === 'delivered' || row.status === 'read') && row.final_at !== null;
-  return {
+  const resource: MessageResource = {
     id: row.id,
     to: row.recipient,
     channel: row.channel,
@@ -106,6 +111,8 @@ export function toMessageResource(row: MessageRow): MessageResource {
     finalAt: isoOrNull(row.final_at),
     latencyMs: delivered ? (row.final_at as number) - row.created_at : null,
   };
+  if (replay !== undefined) resource.replay = replay;
+  return resource;
 }
 
 /** The API view of a message's history. */

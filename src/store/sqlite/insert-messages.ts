@@ -2,7 +2,13 @@ import type BetterSqlite3 from 'better-sqlite3';
 import type { Db } from '../dialect.ts';
 import type { MessageRow } from '../message-store.ts';
 
-const COLUMNS = [
+/**
+ * The columns intake sets. Every other column of a new message is a constant (status
+ * `queued`, rank 0) or its schema default (0 or null), written by the statement itself:
+ * binding the 15 constants of each of 39 columns cost 7% of the insert. `toRow` states the
+ * full row; a store test checks that the stored row equals it.
+ */
+const BOUND = [
   'id',
   'tenant_id',
   'idempotency_key',
@@ -19,30 +25,50 @@ const COLUMNS = [
   'user_id',
   'correlation_id',
   'pool_id',
-  'sender',
   'order_key',
-  'status',
-  'status_rank',
-  'attempts',
   'next_attempt_at',
-  'last_delay_ms',
-  'lease_owner',
-  'lease_expires_at',
-  'needs_reconcile',
-  'provider_sid',
-  'error_code',
-  'provider_error_code',
-  'error_message',
   'created_at',
   'updated_at',
-  'submitted_at',
-  'sent_at',
-  'final_at',
   'template_id',
   'template_version',
   'template_locale',
   'policy_reason',
 ] as const satisfies readonly (keyof Omit<MessageRow, 'seq'>)[];
+
+type NewRow = Omit<MessageRow, 'seq'>;
+/** The type keeps `boundValues` in step with `BOUND`: same length, same order, same types. */
+type ValuesOf<T extends readonly (keyof NewRow)[]> = {
+  -readonly [K in keyof T]: T[K] extends keyof NewRow ? NewRow[T[K]] : never;
+};
+type BoundValues = ValuesOf<typeof BOUND>;
+
+/** The values of `BOUND`, in its order: plain property reads (indexing by column name was the slow part). */
+const boundValues = (r: NewRow): BoundValues => [
+  r.id,
+  r.tenant_id,
+  r.idempotency_key,
+  r.payload_hash,
+  r.channel,
+  r.purpose,
+  r.recipient,
+  r.country,
+  r.body,
+  r.body_hash,
+  r.content_sid,
+  r.content_variables,
+  r.media_urls,
+  r.user_id,
+  r.correlation_id,
+  r.pool_id,
+  r.order_key,
+  r.next_attempt_at,
+  r.created_at,
+  r.updated_at,
+  r.template_id,
+  r.template_version,
+  r.template_locale,
+  r.policy_reason,
+];
 
 // One prepared statement per connection, reused by every batch: preparing a multi-row
 // statement per batch cost more than the inserts themselves.
@@ -55,13 +81,14 @@ function inserter(sqlite: BetterSqlite3.Database) {
   let run = statements.get(sqlite);
   if (!run) {
     const stmt = sqlite.prepare<unknown[], { seq: number }>(
-      `insert into messages (${COLUMNS.join(', ')}) values (${COLUMNS.map(() => '?').join(', ')})
+      `insert into messages (${BOUND.join(', ')}, status, status_rank)
+       values (${BOUND.map(() => '?').join(', ')}, 'queued', 0)
        on conflict (tenant_id, idempotency_key) where idempotency_key is not null do nothing returning seq`,
     );
     run = sqlite.transaction((rows: Omit<MessageRow, 'seq'>[]) => {
       const created = new Map<string, number>();
       for (const row of rows) {
-        const hit = stmt.get(COLUMNS.map((c) => row[c]));
+        const hit = stmt.get(boundValues(row));
         if (hit) created.set(row.id, hit.seq);
       }
       return created;
