@@ -1,9 +1,16 @@
+import { performance } from 'node:perf_hooks';
+
 /** Options for grouping writes from concurrent requests into one transaction. */
 export interface BatcherOptions {
   /** Most items per flush. */
   maxBatch: number;
   /** Longest an item waits for others before its batch is flushed (ms); 0 = next tick. */
   maxWaitMs: number;
+  /**
+   * Most time (ms) the event loop may spend handling other requests while the first item of
+   * a batch waits: past it the batch is written at once, before the next socket is read.
+   */
+  maxHoldMs?: number | undefined;
 }
 
 /**
@@ -17,6 +24,7 @@ export class WriteBatcher<I, R> {
   private cancelTimer: (() => void) | null = null;
   private timerDelay = 0;
   private flushing = false;
+  private firstPendingAt = 0;
 
   constructor(
     private readonly flush: (items: I[]) => Promise<R[]>,
@@ -27,7 +35,13 @@ export class WriteBatcher<I, R> {
   submit(item: I): Promise<R> {
     return new Promise<R>((resolve, reject) => {
       this.pending.push({ item, resolve, reject });
-      if (this.pending.length >= this.options.maxBatch) this.kick(0);
+      const hold = this.options.maxHoldMs;
+      if (hold !== undefined && this.pending.length === 1) this.firstPendingAt = performance.now();
+      if (
+        this.pending.length >= this.options.maxBatch ||
+        (hold !== undefined && performance.now() - this.firstPendingAt >= hold)
+      )
+        this.flushNow();
       else this.kick(this.options.maxWaitMs);
     });
   }
@@ -43,6 +57,18 @@ export class WriteBatcher<I, R> {
       this.kick(0);
       await new Promise((r) => setTimeout(r, 1));
     }
+  }
+
+  /**
+   * A full batch is written before the next socket is read (a microtask), not after every
+   * request of this event-loop turn: after a stall, hundreds of requests arrive at once, and
+   * none was answered until all had been handled.
+   */
+  private flushNow(): void {
+    if (this.flushing) return;
+    this.cancelTimer?.();
+    this.cancelTimer = null;
+    queueMicrotask(() => void this.run());
   }
 
   private kick(waitMs: number): void {

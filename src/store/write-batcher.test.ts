@@ -1,0 +1,77 @@
+import { performance } from 'node:perf_hooks';
+import { describe, expect, it } from 'vitest';
+import { type BatcherOptions, WriteBatcher } from './write-batcher.ts';
+
+/** A batcher whose flush records each batch and answers every item doubled. */
+function recording(options: BatcherOptions) {
+  const batches: number[][] = [];
+  const batcher = new WriteBatcher<number, number>(async (items) => {
+    batches.push(items);
+    return items.map((i) => i * 2);
+  }, options);
+  return { batcher, batches };
+}
+
+/** Items submitted one per "request" in a single event-loop turn, each followed by `workMs` of other work. */
+async function burst(batcher: WriteBatcher<number, number>, count: number, workMs: number) {
+  const answers: Promise<number>[] = [];
+  for (let i = 0; i < count; i++) {
+    answers.push(batcher.submit(i));
+    const until = performance.now() + workMs;
+    while (performance.now() < until) {
+      // the rest of handling a request
+    }
+    // Microtasks run between I/O callbacks; timers and setImmediate do not.
+    for (let k = 0; k < 5; k++) await Promise.resolve();
+  }
+  return answers;
+}
+
+describe('WriteBatcher', () => {
+  it('writes what concurrent callers submit in one batch, each getting its own result', async () => {
+    const { batcher, batches } = recording({ maxBatch: 100, maxWaitMs: 0 });
+    const answers = await Promise.all([1, 2, 3].map((i) => batcher.submit(i)));
+    expect(answers).toEqual([2, 4, 6]);
+    expect(batches).toEqual([[1, 2, 3]]);
+  });
+
+  it('splits at maxBatch', async () => {
+    const { batcher, batches } = recording({ maxBatch: 2, maxWaitMs: 0 });
+    expect(await batcher.submitMany([1, 2, 3, 4, 5])).toEqual([2, 4, 6, 8, 10]);
+    expect(batches).toEqual([[1, 2], [3, 4], [5]]);
+  });
+
+  it('without maxHoldMs, a burst in one event-loop turn waits for the turn to end', async () => {
+    const { batcher, batches } = recording({ maxBatch: 100, maxWaitMs: 0 });
+    const answers = await burst(batcher, 8, 1);
+    expect(batches).toEqual([]);
+    expect(await Promise.all(answers)).toEqual([0, 2, 4, 6, 8, 10, 12, 14]);
+    expect(batches).toHaveLength(1);
+  });
+
+  it('with maxHoldMs, writes a batch within the turn once its first item has waited that long', async () => {
+    const { batcher, batches } = recording({ maxBatch: 100, maxWaitMs: 0, maxHoldMs: 2 });
+    const answers = await burst(batcher, 8, 1);
+    // 8 ms of work in one turn: batches went out during it, none larger than the hold allows.
+    expect(batches.length).toBeGreaterThanOrEqual(2);
+    for (const b of batches) expect(b.length).toBeLessThanOrEqual(3);
+    expect(await Promise.all(answers)).toEqual([0, 2, 4, 6, 8, 10, 12, 14]);
+    expect(batches.flat()).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+  });
+
+  it('rejects every caller of a failed batch and goes on with the next', async () => {
+    let fail = true;
+    const batcher = new WriteBatcher<number, number>(
+      async (items) => {
+        if (fail) {
+          fail = false;
+          throw new Error('disk full');
+        }
+        return items;
+      },
+      { maxBatch: 2, maxWaitMs: 0 },
+    );
+    const results = await Promise.allSettled([1, 2, 3].map((i) => batcher.submit(i)));
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected', 'fulfilled']);
+  });
+});
