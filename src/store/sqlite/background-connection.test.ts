@@ -4,7 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type BackgroundConnection, startBackgroundConnection } from './background-connection.ts';
+import {
+  type BackgroundConnection,
+  startBackgroundConnection,
+  type WriterHold,
+} from './background-connection.ts';
 
 describe('background SQLite connection', () => {
   const open: { db: BetterSqlite3.Database; bg: BackgroundConnection }[] = [];
@@ -15,7 +19,7 @@ describe('background SQLite connection', () => {
     }
   });
 
-  function setup(intervalMs: number, restartFrames: number) {
+  function setup(intervalMs: number, restartFrames: number, hold?: WriterHold) {
     const path = join(tmpdir(), `sb-bg-${randomBytes(6).toString('hex')}.db`);
     const db = new BetterSqlite3(path);
     db.pragma('journal_mode = WAL');
@@ -23,7 +27,7 @@ describe('background SQLite connection', () => {
     db.pragma('busy_timeout = 5000');
     db.pragma('wal_autocheckpoint = 0'); // only the worker checkpoints here
     db.exec('create table t (id integer primary key, v blob)');
-    const bg = startBackgroundConnection(path, intervalMs, restartFrames);
+    const bg = startBackgroundConnection(path, intervalMs, restartFrames, hold);
     open.push({ db, bg });
     return { db, bg, wal: () => statSync(`${path}-wal`).size };
   }
@@ -75,5 +79,34 @@ describe('background SQLite connection', () => {
     expect(writes).toBeGreaterThan(1_000);
     // Two 4 KiB frames a write without restarts; restarts keep it to a fraction of that.
     expect(wal()).toBeLessThan(writes * 4_096);
+  });
+
+  it('restarts the log only while the writers are held, and the hold ends with it', async () => {
+    let holds = 0;
+    let held = false;
+    const { db, wal } = setup(20, 50, async (during) => {
+      holds++;
+      held = true;
+      try {
+        await during();
+      } finally {
+        held = false;
+      }
+    });
+    const insert = db.prepare('insert into t (v) values (?)');
+    const deadline = Date.now() + 1_500;
+    let writes = 0;
+    while (Date.now() < deadline) {
+      // A held writer waits (asynchronously) instead of meeting the RESTART's lock.
+      while (held) await new Promise((r) => setTimeout(r, 1));
+      for (let i = 0; i < 20; i++) insert.run(randomBytes(2_000));
+      writes += 20;
+      await new Promise((r) => setImmediate(r));
+    }
+    expect(holds).toBeGreaterThan(0);
+    expect(wal()).toBeLessThan(writes * 4_096);
+    // Every hold was released: the worker answered each restart.
+    await new Promise((r) => setTimeout(r, 100));
+    expect(held).toBe(false);
   });
 });

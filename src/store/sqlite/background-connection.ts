@@ -13,20 +13,33 @@ try {
   if (Number.isInteger(tid) && tid > 0) require('node:os').setPriority(tid, workerData.nice);
 } catch {}
 let restartedAt = -1;
+let awaitingWriters = false;
 const timer = setInterval(() => {
+  if (awaitingWriters) return;
   try {
     const [pass] = db.pragma('wal_checkpoint(PASSIVE)');
     if (!pass || pass.log <= workerData.restartFrames || pass.log === restartedAt) return;
     // A second pass copies what was written during the first, so RESTART, which holds off
     // writers, has almost nothing left to copy.
     db.pragma('wal_checkpoint(PASSIVE)');
-    const [restart] = db.pragma('wal_checkpoint(RESTART)');
-    restartedAt = restart ? restart.log : -1;
+    // The request thread stops writing first (it answers 'restart'): a writer that met the
+    // RESTART's lock slept in SQLite's busy handler (1, 2, 5 ms...), blocking its event loop.
+    awaitingWriters = true;
+    parentPort.postMessage({ restartReady: true });
   } catch {}
 }, workerData.intervalMs);
+function restart() {
+  try {
+    const [done] = db.pragma('wal_checkpoint(RESTART)');
+    restartedAt = done ? done.log : -1;
+  } catch {}
+  awaitingWriters = false;
+  parentPort.postMessage({ restarted: true });
+}
 const statements = new Map();
 parentPort.on('message', (msg) => {
   if (msg === 'stop') { clearInterval(timer); db.close(); process.exit(0); }
+  if (msg === 'restart') return restart();
   try {
     let stmt = statements.get(msg.sql);
     if (!stmt) { stmt = db.prepare(msg.sql); statements.set(msg.sql, stmt); }
@@ -36,6 +49,12 @@ parentPort.on('message', (msg) => {
   }
 });
 `;
+
+/**
+ * Runs `during` while no other statement can use the main connection (e.g. holding Kysely's
+ * single connection), so writers queue without blocking the event loop.
+ */
+export type WriterHold = (during: () => Promise<void>) => Promise<void>;
 
 /** A second connection to the SQLite file, in a worker thread. */
 export interface BackgroundConnection {
@@ -55,18 +74,20 @@ export interface BackgroundConnection {
  * so the log is never restarted and grew to the main connection's auto-checkpoint (20,000
  * frames, 80 MB), which then ran on the event loop. So once the log holds more than
  * `restartFrames` after a PASSIVE pass, a RESTART follows: it copies only what was written
- * during that pass and resets the log, blocking writers for a few milliseconds. The thread runs
+ * during that pass and resets the log. It holds writers off for a few milliseconds, so it runs
+ * inside `holdWriters`: the main connection's writers then wait asynchronously instead of
+ * sleeping in SQLite's busy handler on the event loop. The thread runs
  * at the lowest CPU priority (Linux), so the copying never takes a core from request serving.
  */
 export function startBackgroundConnection(
   path: string,
   intervalMs = 1_000,
   restartFrames = 1_000,
+  holdWriters: WriterHold = (during) => during(),
 ): BackgroundConnection {
   // Lowest priority: copying the WAL competed with the request thread on two cores (the
-  // callback benchmark's median p99 at 13k/s fell from 12.2 to 7.1 ms). RESTART holds writers
-  // for a few milliseconds at that priority too; a writer waiting on it sleeps, which frees
-  // the core the checkpoint needs.
+  // callback benchmark's median p99 at 13k/s fell from 12.2 to 7.1 ms). At normal priority the
+  // RESTART took as long (5–7 ms, mostly the file sync), so it runs at this one too.
   const nice = 19;
   const module = createRequire(import.meta.url).resolve('better-sqlite3');
   const worker = new Worker(BACKGROUND_WORKER, {
@@ -76,13 +97,37 @@ export function startBackgroundConnection(
   worker.unref();
   const pending = new Map<number, { resolve(rows: unknown[]): void; reject(err: Error): void }>();
   let nextId = 0;
-  worker.on('message', (msg: { id: number; rows?: unknown[]; error?: string }) => {
-    const waiter = pending.get(msg.id);
-    if (!waiter) return;
-    pending.delete(msg.id);
-    if (msg.error !== undefined) waiter.reject(new Error(msg.error));
-    else waiter.resolve(msg.rows ?? []);
-  });
+  let restartDone: (() => void) | null = null;
+  const endRestart = () => {
+    restartDone?.();
+    restartDone = null;
+  };
+  worker.on(
+    'message',
+    (msg: { id: number; rows?: unknown[]; error?: string; restartReady?: true; restarted?: true }) => {
+      if (msg.restartReady) {
+        // Writers wait asynchronously while the worker restarts the log; the event loop runs on.
+        void holdWriters(
+          () =>
+            new Promise<void>((resolve) => {
+              restartDone = resolve;
+              worker.postMessage('restart');
+            }),
+        ).catch(() => {
+          // The hold never started (the connection is closing): let the worker go on alone.
+          if (!restartDone) worker.postMessage('restart');
+          endRestart();
+        });
+        return;
+      }
+      if (msg.restarted) return endRestart();
+      const waiter = pending.get(msg.id);
+      if (!waiter) return;
+      pending.delete(msg.id);
+      if (msg.error !== undefined) waiter.reject(new Error(msg.error));
+      else waiter.resolve(msg.rows ?? []);
+    },
+  );
   const failAll = (err: Error) => {
     for (const waiter of pending.values()) waiter.reject(err);
     pending.clear();
@@ -92,8 +137,12 @@ export function startBackgroundConnection(
     // (on the event loop): say so rather than degrade silently.
     process.emitWarning(`SQLite background connection failed: ${err.message}`, 'SwitchboardWarning');
     failAll(err);
+    endRestart();
   });
-  worker.on('exit', () => failAll(new Error('the background SQLite connection has stopped')));
+  worker.on('exit', () => {
+    failAll(new Error('the background SQLite connection has stopped'));
+    endRestart();
+  });
   return {
     read<Row>(sql: string, params: readonly (string | number | null)[] = []): Promise<Row[]> {
       const id = nextId++;

@@ -25,7 +25,10 @@ export function openSqlite(path: string): Db {
   if (path === ':memory:') return { kysely, dialect: 'sqlite', sqlite, close: () => kysely.destroy() };
   // The worker checkpoints; the main connection only does so as a safety net if it stops.
   sqlite.pragma('wal_autocheckpoint = 20000');
-  const background = startBackgroundConnection(path);
+  // The log restart runs while this connection is held: queries queue, the event loop runs on.
+  const background = startBackgroundConnection(path, undefined, undefined, (during) =>
+    kysely.connection().execute(() => during()),
+  );
   return {
     kysely,
     dialect: 'sqlite',
