@@ -263,6 +263,7 @@ try {
       paced_gateway_loop_delay_p99_ms: loop.p99Ms,
       paced_gateway_loop_delay_max_ms: loop.maxMs,
       paced_gateway_server_p99_ms: loop.serverP99Ms,
+      paced_gateway_socket_wait_p99_ms: loop.socketWaitP99Ms,
       bare_p99_ms: round(Math.max(bareMax.p99, bareMaxAfter.p99), 2),
       cpu_us_per_callback:
         cpu0 !== null && cpu1 !== null && gwMax.issued > 0

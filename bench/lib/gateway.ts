@@ -39,6 +39,8 @@ export interface GatewayLoopDelay {
   serverP50Ms: number;
   serverP99Ms: number;
   serverMaxMs: number;
+  /** How long stamped requests (`x-sent-ns`) waited in their socket before being parsed, ms. */
+  socketWaitP99Ms: number;
 }
 
 /** What GET <statsUrl>/memory answers. */

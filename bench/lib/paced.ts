@@ -60,10 +60,14 @@ interface Conn {
   receivedBytes: number;
 }
 
-/** The request as HTTP/1.1 bytes (bodies here are ASCII forms or JSON). */
+/**
+ * The request as HTTP/1.1 text (bodies here are ASCII forms or JSON). `x-sent-ns` carries the
+ * monotonic clock at sending, which every process on the host shares: a server can tell how
+ * long a request waited in its socket before it was parsed.
+ */
 function encode(spec: RequestSpec, host: string): string {
   const body = typeof spec.body === 'string' ? spec.body : '';
-  let head = `${spec.method} ${spec.path} HTTP/1.1\r\nhost: ${host}\r\n`;
+  let head = `${spec.method} ${spec.path} HTTP/1.1\r\nhost: ${host}\r\nx-sent-ns: ${process.hrtime.bigint()}\r\n`;
   for (const [k, v] of Object.entries((spec.headers ?? {}) as Record<string, string>))
     head += `${k}: ${v}\r\n`;
   return `${head}content-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;

@@ -55,8 +55,13 @@ loopDelay.enable();
 // benchmark can tell server-side latency from time spent in socket buffers or the generator.
 const serverTime = createHistogram();
 const requestStarts = new WeakMap<object, number>();
+// And how long each waited in its socket before being parsed, when the sender stamped it
+// (bench/lib/paced.ts sends `x-sent-ns`, the host's monotonic clock).
+const socketWait = createHistogram();
 subscribe('http.server.request.start', (m) => {
   requestStarts.set((m as { response: object }).response, performance.now());
+  const sent = (m as { request: { headers: Record<string, string> } }).request.headers['x-sent-ns'];
+  if (sent && /^\d+$/.test(sent)) socketWait.record(Math.max(1, Number(process.hrtime.bigint() - BigInt(sent))));
 });
 subscribe('http.server.response.finish', (m) => {
   const t0 = requestStarts.get((m as { response: object }).response);
@@ -76,10 +81,12 @@ const stats = createServer((req, res) => {
       serverP50Ms: Math.round(serverTime.percentile(50) / 1e4) / 100,
       serverP99Ms: Math.round(serverTime.percentile(99) / 1e4) / 100,
       serverMaxMs: Math.round(serverTime.max / 1e4) / 100,
+      socketWaitP99Ms: Math.round(socketWait.percentile(99) / 1e4) / 100,
     });
     if (req.url.includes('reset=1')) {
       loopDelay.reset();
       serverTime.reset();
+      socketWait.reset();
     }
     res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
     res.end(body);
