@@ -61,7 +61,8 @@ const socketWait = createHistogram();
 subscribe('http.server.request.start', (m) => {
   requestStarts.set((m as { response: object }).response, performance.now());
   const sent = (m as { request: { headers: Record<string, string> } }).request.headers['x-sent-ns'];
-  if (sent && /^\d+$/.test(sent)) socketWait.record(Math.max(1, Number(process.hrtime.bigint() - BigInt(sent))));
+  if (sent && /^\d+$/.test(sent))
+    socketWait.record(Math.max(1, Number(process.hrtime.bigint() - BigInt(sent))));
 });
 subscribe('http.server.response.finish', (m) => {
   const t0 = requestStarts.get((m as { response: object }).response);
