@@ -109,4 +109,37 @@ describe('background SQLite connection', () => {
     await new Promise((r) => setTimeout(r, 100));
     expect(held).toBe(false);
   });
+
+  it('a hold that starts after the worker stopped ends at once', async () => {
+    let openGate!: () => void;
+    const gate = new Promise<void>((r) => {
+      openGate = r;
+    });
+    let asked!: () => void;
+    const restartAsked = new Promise<void>((r) => {
+      asked = r;
+    });
+    let holdEnded = false;
+    const { db, bg } = setup(20, 50, async (during) => {
+      asked();
+      await gate; // e.g. a long transaction still holds the connection
+      await during();
+      holdEnded = true;
+    });
+    const insert = db.prepare('insert into t (v) values (?)');
+    const deadline = Date.now() + 5_000;
+    let waiting = true;
+    void restartAsked.then(() => {
+      waiting = false;
+    });
+    while (waiting && Date.now() < deadline) {
+      for (let i = 0; i < 20; i++) insert.run(randomBytes(2_000));
+      await new Promise((r) => setImmediate(r));
+    }
+    expect(waiting).toBe(false);
+    await bg.stop();
+    openGate();
+    await new Promise((r) => setTimeout(r, 50));
+    expect(holdEnded).toBe(true);
+  });
 });

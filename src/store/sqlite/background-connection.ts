@@ -98,6 +98,7 @@ export function startBackgroundConnection(
   const pending = new Map<number, { resolve(rows: unknown[]): void; reject(err: Error): void }>();
   let nextId = 0;
   let restartDone: (() => void) | null = null;
+  let exited = false;
   const endRestart = () => {
     restartDone?.();
     restartDone = null;
@@ -110,6 +111,8 @@ export function startBackgroundConnection(
         void holdWriters(
           () =>
             new Promise<void>((resolve) => {
+              // The hold may start after the worker stopped: nobody would answer.
+              if (exited) return resolve();
               restartDone = resolve;
               worker.postMessage('restart');
             }),
@@ -140,6 +143,7 @@ export function startBackgroundConnection(
     endRestart();
   });
   worker.on('exit', () => {
+    exited = true;
     failAll(new Error('the background SQLite connection has stopped'));
     endRestart();
   });
@@ -156,9 +160,10 @@ export function startBackgroundConnection(
       });
     },
     async stop() {
-      const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+      if (exited) return;
+      const exit = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
       worker.postMessage('stop');
-      await Promise.race([exited, new Promise((r) => setTimeout(r, 2_000))]);
+      await Promise.race([exit, new Promise((r) => setTimeout(r, 2_000))]);
       await worker.terminate();
     },
   };
