@@ -25,6 +25,7 @@ export class WriteBatcher<I, R> {
   private timerDelay = 0;
   private flushing = false;
   private firstPendingAt = 0;
+  private flushQueued = false;
 
   constructor(
     private readonly flush: (items: I[]) => Promise<R[]>,
@@ -60,15 +61,19 @@ export class WriteBatcher<I, R> {
   }
 
   /**
-   * A full batch is written before the next socket is read (a microtask), not after every
-   * request of this event-loop turn: after a stall, hundreds of requests arrive at once, and
-   * none was answered until all had been handled.
+   * A full batch, or one held `maxHoldMs`, is written before the next socket is read (a
+   * microtask), not after every request of this event-loop turn: after a stall, hundreds of
+   * requests arrive at once, and none was answered until all had been handled.
    */
   private flushNow(): void {
-    if (this.flushing) return;
+    if (this.flushing || this.flushQueued) return;
     this.cancelTimer?.();
     this.cancelTimer = null;
-    queueMicrotask(() => void this.run());
+    this.flushQueued = true;
+    queueMicrotask(() => {
+      this.flushQueued = false;
+      void this.run();
+    });
   }
 
   private kick(waitMs: number): void {
