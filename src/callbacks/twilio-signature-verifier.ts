@@ -35,14 +35,14 @@ export class TwilioSignatureVerifier {
     // The parameter part is the same for every candidate: build it once. Each comparison is
     // constant-time; stopping at the first match reveals only that the request is valid.
     const paramsPart = signedParams(params);
-    const variants = urlVariants(url);
-    for (const token of this.tokens) {
-      for (const candidate of variants) {
+    const signs = (candidate: string) =>
+      this.tokens.some((token) => {
         const expected = Buffer.from(signTwilioString(token, candidate, paramsPart), 'utf8');
-        if (expected.length === given.length && timingSafeEqual(expected, given)) return true;
-      }
-    }
-    return false;
+        return expected.length === given.length && timingSafeEqual(expected, given);
+      });
+    // The URL as called first: it usually decides, and the port variants are then never built.
+    if (signs(url)) return true;
+    return urlVariants(url).some((candidate) => candidate !== url && signs(candidate));
   }
 
   /** Like `verify`, but throws `SB_CALLBACK_BAD_SIGNATURE` on any failure. */

@@ -4,7 +4,6 @@
  * message sent from a template stores a hash of the rendered body rather than the body.
  */
 import * as nodeCrypto from 'node:crypto';
-import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { messagePurposeSchema } from './content-linter.ts';
 import { PolicyRefusal } from './policy-refusal.ts';
@@ -215,14 +214,18 @@ export function fillPlaceholders(body: string, value: (name: string) => string):
   return body.replace(PLACEHOLDER, (_, name: string) => value(name));
 }
 
+// The one-shot `crypto.hash` (Node >= 20.12) where present, read from the namespace because
+// a named import of a missing export fails to link.
+const oneShotHash = nodeCrypto.hash as typeof nodeCrypto.hash | undefined;
+
 /**
  * Hex SHA-256 of a string: a rendered body (what a message stores instead of the raw body),
- * an idempotency payload, an API key. The one-shot `crypto.hash` (Node ≥ 20.12) where present,
- * read from the namespace because a named import of a missing export fails to link.
+ * an idempotency payload, an API key.
  */
 export function sha256Hex(s: string): string {
-  const oneShot = nodeCrypto.hash as typeof nodeCrypto.hash | undefined;
-  return oneShot ? oneShot('sha256', s, 'hex') : createHash('sha256').update(s, 'utf8').digest('hex');
+  return oneShotHash
+    ? oneShotHash('sha256', s, 'hex')
+    : nodeCrypto.createHash('sha256').update(s, 'utf8').digest('hex');
 }
 
 /** Why a body's placeholder syntax is invalid, or null: braces left after removing valid ones. */
