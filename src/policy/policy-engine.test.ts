@@ -1,6 +1,6 @@
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import { poolSchema } from '../config/index.ts';
+import { testPool } from '../../test/support/dispatch-harness.ts';
 import type { Db } from '../store/index.ts';
 import { policyConfigSchema } from './policy-config.ts';
 import { PolicyEngine } from './policy-engine.ts';
@@ -13,9 +13,8 @@ describe('PolicyEngine', () => {
       { db: undefined as unknown as Db, logger: pino({ level: 'silent' }) },
       {
         pools: [
-          poolSchema.parse({
+          testPool({
             id: 'tx',
-            senderType: 'long_code',
             purposes: ['otp'],
             countries: ['US', 'CA'],
             registration: { kind: '10dlc', id: 'CM1', status: 'approved' },

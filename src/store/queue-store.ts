@@ -264,14 +264,10 @@ export async function queueStats(db: Db, now: number): Promise<QueueStats> {
     first(oldest),
     first(count(SENDING)),
   ]);
-  return statsOf(depth?.n, due?.t, inFlight?.n);
-}
-
-function statsOf(depth: unknown, oldestDueAt: unknown, inFlight: unknown): QueueStats {
   return {
-    depth: Number(depth ?? 0),
-    oldestDueAt: oldestDueAt == null ? null : Number(oldestDueAt),
-    inFlight: Number(inFlight ?? 0),
+    depth: Number(depth?.n ?? 0),
+    oldestDueAt: due?.t == null ? null : Number(due.t),
+    inFlight: Number(inFlight?.n ?? 0),
   };
 }
 

@@ -27,7 +27,7 @@ describe('background SQLite connection', () => {
     db.pragma('busy_timeout = 5000');
     db.pragma('wal_autocheckpoint = 0'); // only the worker checkpoints here
     db.exec('create table t (id integer primary key, v blob)');
-    const bg = startBackgroundConnection(path, intervalMs, restartFrames, hold);
+    const bg = startBackgroundConnection(path, { intervalMs, restartFrames, holdWriters: hold });
     open.push({ db, bg });
     return { db, bg, wal: () => statSync(`${path}-wal`).size };
   }

@@ -68,12 +68,12 @@ export interface BackgroundConnection {
 
 /**
  * Starts the worker thread that owns the background connection. It also checkpoints the WAL
- * every `intervalMs`, so the copy back into the database file never stalls the event loop
+ * every `intervalMs` (default 1 s), so the copy back into the database file never stalls the event loop
  * (a checkpoint on the main connection stalled requests for 50–260 ms). PASSIVE copies
  * without blocking writers, but under a steady write load it never finds the log fully copied,
  * so the log is never restarted and grew to the main connection's auto-checkpoint (20,000
  * frames, 80 MB), which then ran on the event loop. So once the log holds more than
- * `restartFrames` after a PASSIVE pass, a RESTART follows: it copies only what was written
+ * `restartFrames` (default 1,000) after a PASSIVE pass, a RESTART follows: it copies only what was written
  * during that pass and resets the log. It holds writers off for a few milliseconds, so it runs
  * inside `holdWriters`: the main connection's writers then wait asynchronously instead of
  * sleeping in SQLite's busy handler on the event loop. The thread runs
@@ -81,10 +81,9 @@ export interface BackgroundConnection {
  */
 export function startBackgroundConnection(
   path: string,
-  intervalMs = 1_000,
-  restartFrames = 1_000,
-  holdWriters: WriterHold = (during) => during(),
+  options: { intervalMs?: number; restartFrames?: number; holdWriters?: WriterHold } = {},
 ): BackgroundConnection {
+  const { intervalMs = 1_000, restartFrames = 1_000, holdWriters = (during) => during() } = options;
   // Lowest priority: copying the WAL competed with the request thread on two cores (the
   // callback benchmark's median p99 at 13k/s fell from 12.2 to 7.1 ms). At normal priority the
   // RESTART took as long (5–7 ms, mostly the file sync), so it runs at this one too.

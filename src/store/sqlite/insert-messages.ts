@@ -2,6 +2,8 @@ import type BetterSqlite3 from 'better-sqlite3';
 import type { Db } from '../dialect.ts';
 import type { MessageRow } from '../message-store.ts';
 
+type NewRow = Omit<MessageRow, 'seq'>;
+
 /**
  * The columns intake sets. Every other column of a new message is a constant (status
  * `queued`, rank 0) or its schema default (0 or null), written by the statement itself:
@@ -33,9 +35,8 @@ const BOUND = [
   'template_version',
   'template_locale',
   'policy_reason',
-] as const satisfies readonly (keyof Omit<MessageRow, 'seq'>)[];
+] as const satisfies readonly (keyof NewRow)[];
 
-type NewRow = Omit<MessageRow, 'seq'>;
 /** The type keeps `boundValues` in step with `BOUND`: same length, same order, same types. */
 type ValuesOf<T extends readonly (keyof NewRow)[]> = {
   -readonly [K in keyof T]: T[K] extends keyof NewRow ? NewRow[T[K]] : never;
@@ -72,10 +73,7 @@ const boundValues = (r: NewRow): BoundValues => [
 
 // One prepared statement per connection, reused by every batch: preparing a multi-row
 // statement per batch cost more than the inserts themselves.
-const statements = new WeakMap<
-  BetterSqlite3.Database,
-  (rows: Omit<MessageRow, 'seq'>[]) => Map<string, number>
->();
+const statements = new WeakMap<BetterSqlite3.Database, (rows: NewRow[]) => Map<string, number>>();
 
 function inserter(sqlite: BetterSqlite3.Database) {
   let run = statements.get(sqlite);
@@ -85,7 +83,7 @@ function inserter(sqlite: BetterSqlite3.Database) {
        values (${BOUND.map(() => '?').join(', ')}, 'queued', 0)
        on conflict (tenant_id, idempotency_key) where idempotency_key is not null do nothing returning seq`,
     );
-    run = sqlite.transaction((rows: Omit<MessageRow, 'seq'>[]) => {
+    run = sqlite.transaction((rows: NewRow[]) => {
       const created = new Map<string, number>();
       for (const row of rows) {
         const hit = stmt.get(boundValues(row));
@@ -103,7 +101,7 @@ function inserter(sqlite: BetterSqlite3.Database) {
  * each row actually inserted (a repeated idempotency key inserts nothing). Runs while
  * holding Kysely's connection so it never interleaves with another transaction.
  */
-export async function sqliteInsert(db: Db, rows: Omit<MessageRow, 'seq'>[]): Promise<Map<string, number>> {
+export async function sqliteInsert(db: Db, rows: NewRow[]): Promise<Map<string, number>> {
   const sqlite = db.sqlite!;
   return db.kysely.connection().execute(async () => inserter(sqlite)(rows));
 }

@@ -26,9 +26,9 @@ export function openSqlite(path: string): Db {
   // The worker checkpoints; the main connection only does so as a safety net if it stops.
   sqlite.pragma('wal_autocheckpoint = 20000');
   // The log restart runs while this connection is held: queries queue, the event loop runs on.
-  const background = startBackgroundConnection(path, undefined, undefined, (during) =>
-    kysely.connection().execute(() => during()),
-  );
+  const background = startBackgroundConnection(path, {
+    holdWriters: (during) => kysely.connection().execute(() => during()),
+  });
   return {
     kysely,
     dialect: 'sqlite',
