@@ -172,9 +172,12 @@ export async function runPaced(
           const socket = connect({ host: hostname, port: Number(port), noDelay: true });
           const conn: Conn = { socket, current: null, received: [], receivedBytes: 0 };
           socket.once('connect', () => resolve(conn));
-          socket.once('error', reject);
+          socket.on('error', reject); // after connect: reported through 'close'
           socket.on('data', (chunk) => onData(conn, chunk));
           socket.on('close', () => {
+            // Never handed out again; a request on it counts as an error instead of vanishing.
+            const at = idle.indexOf(conn);
+            if (at >= 0) idle.splice(at, 1);
             if (conn.current) {
               if (reported++ < 5) options.onError?.('connection closed with a request in flight');
               record(conn, 'error:closed', false);
