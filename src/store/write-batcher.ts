@@ -14,13 +14,28 @@ export interface BatcherOptions {
 }
 
 /**
+ * A queued item and its caller's promise. A class, not an object literal: V8 pretenures a
+ * literal's allocation site once most of its objects outlive a young-generation collection.
+ * Batch intake's 1,000-item requests did that to the shared site, after which every status
+ * callback's entry was allocated in the old generation (full collections every 0.7 s at
+ * 8k callbacks/s, against none in the same run with this class).
+ */
+class Pending<I, R> {
+  constructor(
+    readonly item: I,
+    readonly resolve: (r: R) => void,
+    readonly reject: (e: unknown) => void,
+  ) {}
+}
+
+/**
  * Group commit: items submitted by concurrent callers are written together by `flush`, one
  * transaction per batch, and each caller gets its own item's result (or the batch's error).
  * While one batch is being written the next one fills, so throughput rises with load
  * instead of paying one transaction per request.
  */
 export class WriteBatcher<I, R> {
-  private pending: { item: I; resolve: (r: R) => void; reject: (e: unknown) => void }[] = [];
+  private pending: Pending<I, R>[] = [];
   private cancelTimer: (() => void) | null = null;
   private timerDelay = 0;
   private flushing = false;
@@ -35,7 +50,7 @@ export class WriteBatcher<I, R> {
   /** Queues one item; resolves once its batch is committed. */
   submit(item: I): Promise<R> {
     return new Promise<R>((resolve, reject) => {
-      this.pending.push({ item, resolve, reject });
+      this.pending.push(new Pending(item, resolve, reject));
       const hold = this.options.maxHoldMs;
       if (hold !== undefined && this.pending.length === 1) this.firstPendingAt = performance.now();
       if (
