@@ -46,4 +46,34 @@ describe.each(backends())('message insert on $name', (backend) => {
       next_attempt_at: T0 + 5_000,
     });
   });
+  it('answers each new message with the seq it was stored under, and a repeated key with the first row', async () => {
+    const id = (n: number) => `msg_${String(n).padStart(32, '0')}`;
+    const first = await insertMessages(store.db, [
+      testMessage(id(1), T0),
+      testMessage(id(2), T0, { idempotencyKey: 'k' }),
+      testMessage(id(3), T0, { idempotencyKey: 'k' }),
+      testMessage(id(4), T0),
+    ]);
+    const second = await insertMessages(store.db, [
+      testMessage(id(5), T0),
+      testMessage(id(6), T0, { idempotencyKey: 'k' }),
+    ]);
+    const stored = await store.db.kysely
+      .selectFrom('messages')
+      .select(['id', 'seq'])
+      .where('id', 'in', [1, 2, 3, 4, 5, 6].map(id))
+      .orderBy('seq')
+      .execute();
+    const seqOf = new Map(stored.map((r) => [r.id, Number(r.seq)]));
+    expect([...seqOf.keys()]).toEqual([id(1), id(2), id(4), id(5)]);
+    expect([...first, ...second].map((o) => [o.kind, o.row.id, Number(o.row.seq)])).toEqual([
+      ['created', id(1), seqOf.get(id(1))],
+      ['created', id(2), seqOf.get(id(2))],
+      ['replay', id(2), seqOf.get(id(2))],
+      ['created', id(4), seqOf.get(id(4))],
+      ['created', id(5), seqOf.get(id(5))],
+      ['replay', id(2), seqOf.get(id(2))],
+    ]);
+    expect(new Set(stored.map((r) => r.seq)).size).toBe(4);
+  });
 });

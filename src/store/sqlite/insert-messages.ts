@@ -72,22 +72,25 @@ const boundValues = (r: NewRow): BoundValues => [
 ];
 
 // One prepared statement per connection, reused by every batch: preparing a multi-row
-// statement per batch cost more than the inserts themselves.
+// statement per batch cost more than the inserts themselves. No RETURNING: SQLite runs it
+// through a temporary table for each execution, 15 of 34 µs a row in a 100k-row probe. The
+// new row's seq is its rowid (`seq` is the INTEGER PRIMARY KEY), and a skipped conflict
+// changes no row.
 const statements = new WeakMap<BetterSqlite3.Database, (rows: NewRow[]) => Map<string, number>>();
 
 function inserter(sqlite: BetterSqlite3.Database) {
   let run = statements.get(sqlite);
   if (!run) {
-    const stmt = sqlite.prepare<unknown[], { seq: number }>(
+    const stmt = sqlite.prepare<unknown[]>(
       `insert into messages (${BOUND.join(', ')}, status, status_rank)
        values (${BOUND.map(() => '?').join(', ')}, 'queued', 0)
-       on conflict (tenant_id, idempotency_key) where idempotency_key is not null do nothing returning seq`,
+       on conflict (tenant_id, idempotency_key) where idempotency_key is not null do nothing`,
     );
     run = sqlite.transaction((rows: NewRow[]) => {
       const created = new Map<string, number>();
       for (const row of rows) {
-        const hit = stmt.get(boundValues(row));
-        if (hit) created.set(row.id, hit.seq);
+        const { changes, lastInsertRowid } = stmt.run(boundValues(row));
+        if (changes > 0) created.set(row.id, Number(lastInsertRowid));
       }
       return created;
     });
