@@ -19,13 +19,14 @@ import { encodeCursor, parseListQuery } from './list-query.ts';
 import { parseMessageInput } from './message-input.ts';
 import {
   errorBodyJsonSchema,
+  IsoTimes,
   messageHistoryJsonSchema,
   messageResourceJsonSchema,
   toMessageHistory,
   toMessageResource,
 } from './message-resource.ts';
 import { createNumberValidator } from './phone-numbers.ts';
-import { type AdmitFn, prepareMessage } from './prepare-message.ts';
+import { type AdmitFn, createMessageIdSource, prepareMessage } from './prepare-message.ts';
 import { createAuthenticator, type TenantKeys } from './tenant-auth.ts';
 
 /** Most messages in one batch request. */
@@ -37,6 +38,8 @@ export interface IntakeDeps {
   /** The policy check of each message (the policy engine's `admit`). */
   admit: AdmitFn;
   clock?: (() => number) | undefined;
+  /** Fills a buffer with random bytes, for message ids (default `crypto.randomFillSync`). */
+  randomFill?: ((buf: Buffer) => void) | undefined;
   /** Never given bodies or full numbers. */
   logger?: Logger | undefined;
   /** `sb_intake_messages_total` by outcome (created, replay, conflict, invalid). */
@@ -128,6 +131,8 @@ export function createIntake(deps: IntakeDeps, options: IntakeOptions): Intake {
   const clock = deps.clock ?? Date.now;
   const authenticate = createAuthenticator(options.tenants);
   const validateNumber = createNumberValidator();
+  const newId = createMessageIdSource(deps.randomFill);
+  const times = new IsoTimes();
   const db = deps.db;
   const insert = deps.insert ?? ((items: NewMessage[]) => insertMessages(db, items));
   const batcher = new WriteBatcher<NewMessage, InsertOutcome>(async (items) => {
@@ -142,7 +147,7 @@ export function createIntake(deps: IntakeDeps, options: IntakeOptions): Intake {
   const prepare = (raw: unknown, headerKey: string | undefined, tenantId: string): NewMessage | SbError => {
     const input = parseMessageInput(raw, headerKey);
     if (input instanceof SbError) return input;
-    return prepareMessage(input, { tenantId, admit: deps.admit, validateNumber, now: clock() });
+    return prepareMessage(input, { tenantId, admit: deps.admit, validateNumber, newId, now: clock() });
   };
 
   const unavailable = (err: unknown, tenantId: string) => {
@@ -202,7 +207,7 @@ export function createIntake(deps: IntakeDeps, options: IntakeOptions): Intake {
         }
         count(outcome.kind);
         if (outcome.kind === 'conflict') throw conflict();
-        const resource = toMessageResource(outcome.row, outcome.kind === 'replay');
+        const resource = toMessageResource(outcome.row, times, outcome.kind === 'replay');
         if (outcome.kind === 'replay')
           return reply.code(200).header('Idempotent-Replay', 'true').send(resource);
         return reply.code(202).send(resource);
@@ -249,7 +254,7 @@ export function createIntake(deps: IntakeDeps, options: IntakeOptions): Intake {
           if (o.kind === 'conflict') {
             results[index] = { index, status: 409, error: conflict().toBody().error };
           } else {
-            const message = toMessageResource(o.row, o.kind === 'replay');
+            const message = toMessageResource(o.row, times, o.kind === 'replay');
             results[index] = { index, status: o.kind === 'replay' ? 200 : 202, message };
           }
         });
@@ -262,7 +267,10 @@ export function createIntake(deps: IntakeDeps, options: IntakeOptions): Intake {
       const id = messageIdOf(req);
       const row = await getMessage(db, tenantId, id);
       if (!row) throw notFound();
-      return { ...toMessageResource(row), history: toMessageHistory(await getHistory(db, row)) };
+      return {
+        ...toMessageResource(row, times),
+        history: toMessageHistory(await getHistory(db, row), times),
+      };
     });
 
     app.get('/v1/messages', { schema: { response: listResponse } }, async (req) => {
@@ -274,7 +282,7 @@ export function createIntake(deps: IntakeDeps, options: IntakeOptions): Intake {
       const page = more ? rows.slice(0, -1) : rows;
       const last = page[page.length - 1];
       return {
-        messages: page.map((row) => toMessageResource(row)),
+        messages: page.map((row) => toMessageResource(row, times)),
         nextCursor: more && last ? encodeCursor(last.seq) : null,
       };
     });
@@ -294,7 +302,7 @@ export function createIntake(deps: IntakeDeps, options: IntakeOptions): Intake {
             `The message is ${row.status}${row.attempts > 0 ? ' and was already handed to the provider' : ''}; it can no longer be canceled.`,
           );
         }
-        return toMessageResource(row);
+        return toMessageResource(row, times);
       },
     );
   };

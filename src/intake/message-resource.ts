@@ -56,24 +56,33 @@ export interface MessageHistory {
   events: { status: string; at: string; providerErrorCode: number | null; source: string }[];
 }
 
-// The last time formatted: the messages of one batch share their creation, update and due
-// times, and formatting them again for each of 1000 resources showed in intake profiles.
-let lastMs = Number.NaN;
-let lastIso = '';
-const iso = (ms: number) => {
-  if (ms !== lastMs) {
-    lastIso = new Date(ms).toISOString();
-    lastMs = ms;
+/**
+ * Formats epoch milliseconds as ISO 8601, remembering the last one: the messages of one batch
+ * share their creation, update and due times, and formatting them again for each of 1000
+ * resources showed in intake profiles. Each intake has its own.
+ */
+export class IsoTimes {
+  private lastMs = Number.NaN;
+  private lastIso = '';
+
+  format(ms: number): string {
+    if (ms !== this.lastMs) {
+      this.lastIso = new Date(ms).toISOString();
+      this.lastMs = ms;
+    }
+    return this.lastIso;
   }
-  return lastIso;
-};
-const isoOrNull = (ms: number | null) => (ms === null ? null : iso(ms));
+
+  formatOrNull(ms: number | null): string | null {
+    return ms === null ? null : this.format(ms);
+  }
+}
 
 /**
  * The API view of a stored message; `replay` is set on intake answers (set here rather than
  * spread into a copy: a batch answer builds 1000 of them).
  */
-export function toMessageResource(row: MessageRow, replay?: boolean): MessageResource {
+export function toMessageResource(row: MessageRow, times: IsoTimes, replay?: boolean): MessageResource {
   const delivered = (row.status === 'delivered' || row.status === 'read') && row.final_at !== null;
   const resource: MessageResource = {
     id: row.id,
@@ -103,12 +112,12 @@ export function toMessageResource(row: MessageRow, replay?: boolean): MessageRes
     providerErrorCode: row.provider_error_code,
     errorMessage: row.error_message,
     policyReason: row.policy_reason,
-    notBefore: row.status === 'queued' ? iso(row.next_attempt_at) : null,
-    createdAt: iso(row.created_at),
-    updatedAt: iso(row.updated_at),
-    submittedAt: isoOrNull(row.submitted_at),
-    sentAt: isoOrNull(row.sent_at),
-    finalAt: isoOrNull(row.final_at),
+    notBefore: row.status === 'queued' ? times.format(row.next_attempt_at) : null,
+    createdAt: times.format(row.created_at),
+    updatedAt: times.format(row.updated_at),
+    submittedAt: times.formatOrNull(row.submitted_at),
+    sentAt: times.formatOrNull(row.sent_at),
+    finalAt: times.formatOrNull(row.final_at),
     latencyMs: delivered ? (row.final_at as number) - row.created_at : null,
   };
   if (replay !== undefined) resource.replay = replay;
@@ -116,13 +125,16 @@ export function toMessageResource(row: MessageRow, replay?: boolean): MessageRes
 }
 
 /** The API view of a message's history. */
-export function toMessageHistory(history: { attempts: AttemptRow[]; events: EventRow[] }): MessageHistory {
+export function toMessageHistory(
+  history: { attempts: AttemptRow[]; events: EventRow[] },
+  times: IsoTimes,
+): MessageHistory {
   return {
     attempts: history.attempts.map((a) => ({
       attempt: a.attempt,
       sender: a.sender,
-      startedAt: iso(a.started_at),
-      finishedAt: isoOrNull(a.finished_at),
+      startedAt: times.format(a.started_at),
+      finishedAt: times.formatOrNull(a.finished_at),
       outcome: a.outcome,
       httpStatus: a.http_status,
       providerSid: a.provider_sid,
@@ -131,7 +143,7 @@ export function toMessageHistory(history: { attempts: AttemptRow[]; events: Even
     })),
     events: history.events.map((e) => ({
       status: e.status,
-      at: iso(e.at),
+      at: times.format(e.at),
       providerErrorCode: e.provider_error_code,
       source: e.source,
     })),

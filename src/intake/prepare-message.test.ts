@@ -5,7 +5,7 @@ import { SbError } from '../errors/index.ts';
 import { admitMessage, compilePolicy, type IntakeRequest, policyConfigSchema } from '../policy/index.ts';
 import { type MessageInput, parseMessageInput } from './message-input.ts';
 import { createNumberValidator } from './phone-numbers.ts';
-import { canonicalPayload, newMessageId, prepareMessage } from './prepare-message.ts';
+import { canonicalPayload, createMessageIdSource, prepareMessage } from './prepare-message.ts';
 
 const input = (raw: Record<string, unknown>, header?: string): MessageInput => {
   const parsed = parseMessageInput(raw, header);
@@ -70,6 +70,7 @@ describe('prepareMessage', () => {
     admit: (req: IntakeRequest) =>
       admitMessage(compiled, req, { now: 5, switches, blockedCountries: new Set<string>() }),
     validateNumber: createNumberValidator(2),
+    newId: createMessageIdSource(),
     now: 5,
   };
 
@@ -98,12 +99,28 @@ describe('prepareMessage', () => {
   });
 });
 
-describe('newMessageId', () => {
+describe('createMessageIdSource', () => {
   it('orders ids by creation time and keeps them unique within a millisecond', () => {
-    const a = newMessageId(1_700_000_000_000);
-    const b = newMessageId(1_700_000_000_001);
+    const newId = createMessageIdSource();
+    const a = newId(1_700_000_000_000);
+    const b = newId(1_700_000_000_001);
     expect(a < b).toBe(true);
     expect(a).toMatch(/^msg_[0-9a-f]{32}$/);
-    expect(newMessageId(5)).not.toBe(newMessageId(5));
+    expect(newId(5)).not.toBe(newId(5));
+  });
+
+  it('draws the random part from its own pool, refilled through the injected source', () => {
+    let fills = 0;
+    const newId = createMessageIdSource((buf) => {
+      fills++;
+      buf.fill(fills);
+    });
+    const ids = Array.from({ length: 410 }, () => newId(0));
+    // 409 ids of 10 bytes fit the 4090-byte pool; the 410th refills it.
+    expect(fills).toBe(2);
+    expect(ids[0]).toBe(`msg_000000000000${'01'.repeat(10)}`);
+    expect(ids[409]).toBe(`msg_000000000000${'02'.repeat(10)}`);
+    // A second source does not share the first one's pool.
+    expect(createMessageIdSource(() => {})(0)).toBe(`msg_000000000000${'00'.repeat(10)}`);
   });
 });

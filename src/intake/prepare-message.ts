@@ -11,28 +11,34 @@ export interface PrepareContext {
   tenantId: string;
   admit: AdmitFn;
   validateNumber: NumberValidator;
+  newId: MessageIdSource;
   now: number;
 }
 
-// Random bytes for ids, drawn from a pool filled 4 KiB at a time: one randomBytes call per
-// message was 3% of intake's CPU (a call into OpenSSL each).
 const ID_RANDOM_BYTES = 10;
-const idPool = Buffer.alloc(4096 - (4096 % ID_RANDOM_BYTES));
-let idPoolOffset = idPool.length;
+
+/** Makes message ids; see `createMessageIdSource`. */
+export type MessageIdSource = (now: number) => string;
 
 /**
- * A message id: `msg_`, 12 hex digits of the creation time in ms, 20 random hex digits.
+ * Message ids: `msg_`, 12 hex digits of the creation time in ms, 20 random hex digits.
  * Time-ordered ids land at the end of the id index instead of all over it, which keeps
- * batched inserts to a few dirty pages.
+ * batched inserts to a few dirty pages. The random bytes come from a pool refilled 4 KiB at
+ * a time by `fill` (one randomBytes call per message was 3% of intake's CPU, a call into
+ * OpenSSL each); each intake has its own source.
  */
-export function newMessageId(now: number): string {
-  if (idPoolOffset === idPool.length) {
-    randomFillSync(idPool);
-    idPoolOffset = 0;
-  }
-  const random = idPool.toString('hex', idPoolOffset, idPoolOffset + ID_RANDOM_BYTES);
-  idPoolOffset += ID_RANDOM_BYTES;
-  return `msg_${now.toString(16).padStart(12, '0')}${random}`;
+export function createMessageIdSource(fill: (buf: Buffer) => void = randomFillSync): MessageIdSource {
+  const pool = Buffer.alloc(4096 - (4096 % ID_RANDOM_BYTES));
+  let offset = pool.length;
+  return (now) => {
+    if (offset === pool.length) {
+      fill(pool);
+      offset = 0;
+    }
+    const random = pool.toString('hex', offset, offset + ID_RANDOM_BYTES);
+    offset += ID_RANDOM_BYTES;
+    return `msg_${now.toString(16).padStart(12, '0')}${random}`;
+  };
 }
 
 /**
@@ -113,7 +119,7 @@ export function prepareMessage(input: MessageInput, ctx: PrepareContext): NewMes
     });
   }
   return {
-    id: newMessageId(ctx.now),
+    id: ctx.newId(ctx.now),
     tenantId: ctx.tenantId,
     idempotencyKey: input.idempotencyKey ?? null,
     payloadHash: sha256Hex(canonicalPayload(input, number.e164)),
