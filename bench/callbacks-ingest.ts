@@ -203,12 +203,11 @@ try {
       `gateway: ran out of precomputed callbacks (raise BENCH_EXPECTED_MAX_PER_S); the window was shortened`,
     );
 
+  const gwUrl = gw.info.url;
   /**
    * `count` distinct callbacks from number `first` on, topping up the messages when the
    * phases so far used more than the estimate left (a duplicate is answered without a write).
    */
-  const gwUrl = gw.info.url;
-  const statsUrl = gw.info.statsUrl;
   const distinctCallbacks = async (first: number, count: number): Promise<RequestSpec[]> => {
     const missing = first + count - ids.length * STATUSES.length;
     if (missing > 0) {
@@ -218,7 +217,7 @@ try {
     }
     return signedCallbacks(publicUrl, ids, first, count);
   };
-  const statsPool = benchPool(statsUrl, 1);
+  const statsPool = benchPool(gw.info.statsUrl, 1);
   /** The gateway paced at `rate`, with its own event-loop stalls over the run (a tail the server caused). */
   const gatewayPaced = async (label: string, first: number, rate: number) => {
     const requests = await distinctCallbacks(first, Math.ceil(rate * (warmupSeconds + seconds)) + 1);

@@ -222,7 +222,7 @@ export async function runPaced(
 }
 
 /** Latencies recorded by a paced run (ms), `recorded` of each. */
-export interface PacedSamples {
+interface PacedSamples {
   fromSchedule: Float64Array;
   fromSend: Float64Array;
   lateness: Float64Array;
@@ -230,7 +230,7 @@ export interface PacedSamples {
 }
 
 /** The result of a paced run from its samples and counts. */
-export function summarizePaced(
+function summarizePaced(
   samples: PacedSamples,
   counts: Pick<PacedResult, 'ok' | 'errors' | 'skipped' | 'issued' | 'outcomes' | 'seconds'>,
 ): PacedResult {

@@ -68,10 +68,12 @@ subscribe('http.server.response.finish', (m) => {
   const t0 = requestStarts.get((m as { response: object }).response);
   if (t0 !== undefined) serverTime.record(Math.max(1, Math.round((performance.now() - t0) * 1e6)));
 });
+/** Nanoseconds as milliseconds, two decimals. */
+const nsToMs = (ns: number) => Math.round(ns / 1e4) / 100;
 const stats = createServer((req, res) => {
   if (req.url?.startsWith('/loop')) {
     // The histogram holds whole timer intervals: the delay is what exceeds the resolution.
-    const ms = (ns: number) => Math.max(0, Math.round(ns / 1e4) / 100 - LOOP_RESOLUTION_MS);
+    const ms = (ns: number) => Math.max(0, nsToMs(ns) - LOOP_RESOLUTION_MS);
     const body = JSON.stringify({
       p50Ms: ms(loopDelay.percentile(50)),
       p99Ms: ms(loopDelay.percentile(99)),
@@ -79,10 +81,10 @@ const stats = createServer((req, res) => {
       maxMs: ms(loopDelay.max),
       meanMs: ms(loopDelay.mean),
       count: loopDelay.count,
-      serverP50Ms: Math.round(serverTime.percentile(50) / 1e4) / 100,
-      serverP99Ms: Math.round(serverTime.percentile(99) / 1e4) / 100,
-      serverMaxMs: Math.round(serverTime.max / 1e4) / 100,
-      socketWaitP99Ms: Math.round(socketWait.percentile(99) / 1e4) / 100,
+      serverP50Ms: nsToMs(serverTime.percentile(50)),
+      serverP99Ms: nsToMs(serverTime.percentile(99)),
+      serverMaxMs: nsToMs(serverTime.max),
+      socketWaitP99Ms: nsToMs(socketWait.percentile(99)),
     });
     if (req.url.includes('reset=1')) {
       loopDelay.reset();

@@ -46,6 +46,7 @@ describe.each(backends())('message insert on $name', (backend) => {
       next_attempt_at: T0 + 5_000,
     });
   });
+
   it('answers each new message with the seq it was stored under, and a repeated key with the first row', async () => {
     const id = (n: number) => `msg_${String(n).padStart(32, '0')}`;
     const first = await insertMessages(store.db, [
@@ -74,6 +75,5 @@ describe.each(backends())('message insert on $name', (backend) => {
       ['created', id(5), seqOf.get(id(5))],
       ['replay', id(2), seqOf.get(id(2))],
     ]);
-    expect(new Set(stored.map((r) => r.seq)).size).toBe(4);
   });
 });

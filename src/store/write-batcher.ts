@@ -17,8 +17,9 @@ export interface BatcherOptions {
  * A queued item and its caller's promise. A class, not an object literal: V8 pretenures a
  * literal's allocation site once most of its objects outlive a young-generation collection.
  * Batch intake's 1,000-item requests did that to the shared site, after which every status
- * callback's entry was allocated in the old generation (full collections every 0.7 s at
- * 8k callbacks/s, against none in the same run with this class).
+ * callback's entry was allocated in the old generation: with batch intake first, then 8k
+ * callbacks/s, the heap promoted ~15 MB/s (a full collection every 0.7 s) with the literal
+ * and 0.4 MB/s (none) with this class.
  */
 class Pending<I, R> {
   constructor(
@@ -51,15 +52,18 @@ export class WriteBatcher<I, R> {
   submit(item: I): Promise<R> {
     return new Promise<R>((resolve, reject) => {
       this.pending.push(new Pending(item, resolve, reject));
-      const hold = this.options.maxHoldMs;
-      if (hold !== undefined && this.pending.length === 1) this.firstPendingAt = performance.now();
-      if (
-        this.pending.length >= this.options.maxBatch ||
-        (hold !== undefined && performance.now() - this.firstPendingAt >= hold)
-      )
-        this.flushNow();
+      if (this.pending.length >= this.options.maxBatch || this.heldTooLong()) this.flushNow();
       else this.kick(this.options.maxWaitMs);
     });
+  }
+
+  /** Whether the oldest pending item has waited `maxHoldMs` (one clock read per submit). */
+  private heldTooLong(): boolean {
+    const hold = this.options.maxHoldMs;
+    if (hold === undefined) return false;
+    const now = performance.now();
+    if (this.pending.length === 1) this.firstPendingAt = now;
+    return now - this.firstPendingAt >= hold;
   }
 
   /** Queues several items to be written in the same batch (a batch request stays together). */

@@ -37,7 +37,10 @@ const BOUND = [
   'policy_reason',
 ] as const satisfies readonly (keyof NewRow)[];
 
-/** The type keeps `boundValues` in step with `BOUND`: same length, same order, same types. */
+/**
+ * The type keeps `boundValues` in step with `BOUND` in length and in each position's type; two
+ * neighbours of one type swapped would still compile, which the store's round-trip test catches.
+ */
 type ValuesOf<T extends readonly (keyof NewRow)[]> = {
   -readonly [K in keyof T]: T[K] extends keyof NewRow ? NewRow[T[K]] : never;
 };
