@@ -152,6 +152,8 @@ export function toMessageHistory(
 
 // Response schemas: Fastify serializes with them (fast-json-stringify), and they double as
 // an allowlist, so nothing outside them ever leaves. Keep in sync with the interfaces above.
+// Nullable fields take a type list, not anyOf: fast-json-stringify picks an anyOf branch by
+// running a compiled validator on the value, a tenth of batch intake's serializing time.
 const str = { type: 'string' } as const;
 const strOrNull = { type: ['string', 'null'] } as const;
 const intOrNull = { type: ['integer', 'null'] } as const;
@@ -167,20 +169,15 @@ export const messageResourceJsonSchema = {
     status: str,
     body: strOrNull,
     template: {
-      anyOf: [
-        {
-          type: 'object',
-          properties: {
-            id: str,
-            version: intOrNull,
-            locale: strOrNull,
-            variables: { anyOf: [{ type: 'object', additionalProperties: str }, { type: 'null' }] },
-          },
-        },
-        { type: 'null' },
-      ],
+      type: ['object', 'null'],
+      properties: {
+        id: str,
+        version: intOrNull,
+        locale: strOrNull,
+        variables: { type: ['object', 'null'], additionalProperties: str },
+      },
     },
-    mediaUrls: { anyOf: [{ type: 'array', items: str }, { type: 'null' }] },
+    mediaUrls: { type: ['array', 'null'], items: str },
     userId: strOrNull,
     correlationId: strOrNull,
     idempotencyKey: strOrNull,

@@ -41,6 +41,35 @@ describe('WriteBatcher', () => {
     expect(batches).toEqual([[1, 2], [3, 4], [5]]);
   });
 
+  it('answers a group with its results in order, across batches and beside single callers', async () => {
+    const { batcher, batches } = recording({ maxBatch: 4, maxWaitMs: 0 });
+    const before = batcher.submit(100);
+    const group = batcher.submitMany([1, 2, 3, 4, 5, 6]);
+    const after = batcher.submit(200);
+    expect(await Promise.all([before, group, after])).toEqual([200, [2, 4, 6, 8, 10, 12], 400]);
+    expect(batches).toEqual([
+      [100, 1, 2, 3],
+      [4, 5, 6, 200],
+    ]);
+    expect(await batcher.submitMany([])).toEqual([]);
+  });
+
+  it('rejects a group when one of its batches fails, and answers the callers queued after it', async () => {
+    let calls = 0;
+    const batcher = new WriteBatcher<number, number>(
+      async (items) => {
+        calls++;
+        if (calls === 2) throw new Error('disk full');
+        return items;
+      },
+      { maxBatch: 2, maxWaitMs: 0 },
+    );
+    const group = batcher.submitMany([1, 2, 3, 4]);
+    const later = batcher.submit(5);
+    await expect(group).rejects.toThrow('disk full');
+    expect(await later).toBe(5);
+  });
+
   it('without maxHoldMs, a burst in one event-loop turn waits for the turn to end', async () => {
     const { batcher, batches } = recording({ maxBatch: 100, maxWaitMs: 0 });
     const answers = await burst(batcher, 8, 1);
@@ -57,6 +86,21 @@ describe('WriteBatcher', () => {
     for (const b of batches) expect(b.length).toBeLessThanOrEqual(3);
     expect(await Promise.all(answers)).toEqual([0, 2, 4, 6, 8, 10, 12, 14]);
     expect(batches.flat()).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+  });
+
+  it('starts the hold when a group lands in an empty queue', async () => {
+    const { batcher, batches } = recording({ maxBatch: 100, maxWaitMs: 0, maxHoldMs: 2 });
+    const group = batcher.submitMany([1, 2]);
+    for (let k = 0; k < 5; k++) await Promise.resolve();
+    expect(batches).toEqual([]);
+    const until = performance.now() + 3;
+    while (performance.now() < until) {
+      // other requests of the same turn
+    }
+    const single = batcher.submit(3);
+    for (let k = 0; k < 5; k++) await Promise.resolve();
+    expect(batches).toEqual([[1, 2, 3]]);
+    expect(await Promise.all([group, single])).toEqual([[2, 4], 6]);
   });
 
   it('rejects every caller of a failed batch and goes on with the next', async () => {

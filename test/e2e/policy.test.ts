@@ -447,7 +447,12 @@ describe.each(backends())('policies through the full pipeline on $name', (backen
     });
     expect(res.status).toBe(202);
     expect(res.json.body).toBeNull();
-    expect(res.json.template).toMatchObject({ id: 'otp-code', version: 1 });
+    expect(res.json.template).toEqual({
+      id: 'otp-code',
+      version: 1,
+      locale: expect.any(String),
+      variables: { code: '123456' },
+    });
     await settled(res.json.id);
     expect((await atSim(nyc(70))).map((m) => m.body)).toEqual(['Your code is 123456']);
 
