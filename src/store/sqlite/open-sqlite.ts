@@ -1,10 +1,11 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import { Kysely, SqliteDialect } from 'kysely';
+import { Kysely } from 'kysely';
 import type { Db } from '../dialect.ts';
 import type { Database } from '../schema.ts';
 import { startBackgroundConnection } from './background-connection.ts';
+import { FifoSqliteDialect } from './fifo-dialect.ts';
 import { withStatementCache } from './statement-cache.ts';
 
 /**
@@ -20,7 +21,7 @@ export function openSqlite(path: string): Db {
   sqlite.pragma('busy_timeout = 5000');
   sqlite.pragma('foreign_keys = ON');
   const kysely = new Kysely<Database>({
-    dialect: new SqliteDialect({ database: withStatementCache(sqlite) }),
+    dialect: new FifoSqliteDialect({ database: withStatementCache(sqlite) }),
   });
   if (path === ':memory:') return { kysely, dialect: 'sqlite', sqlite, close: () => kysely.destroy() };
   // The worker checkpoints; the main connection only does so as a safety net if it stops.
