@@ -153,7 +153,8 @@ export function toMessageHistory(
 // Response schemas: Fastify serializes with them (fast-json-stringify), and they double as
 // an allowlist, so nothing outside them ever leaves. Keep in sync with the interfaces above.
 // Nullable fields take a type list, not anyOf: fast-json-stringify picks an anyOf branch by
-// running a compiled validator on the value, a tenth of batch intake's serializing time.
+// running a compiled validator on the value (three per message in batch intake's allocation
+// profile), a type list by a typeof check.
 const str = { type: 'string' } as const;
 const strOrNull = { type: ['string', 'null'] } as const;
 const intOrNull = { type: ['integer', 'null'] } as const;
