@@ -1,4 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backends, openTestDatabase } from '../../test/support/databases.ts';
 import { testMessage } from '../../test/support/messages.ts';
@@ -198,6 +199,27 @@ describe.each(backends())('callback store on $name', (backend) => {
       status: 'undelivered',
       provider_error_code: 30003,
     });
+  });
+
+  it('indexes unapplied callbacks by kind first, so each poller reads only its own kind', async () => {
+    const { rows } = await sql<{ def: string }>`${
+      db.dialect === 'sqlite'
+        ? sql`select sql as def from sqlite_master where type = 'index' and name = 'callbacks_unapplied'`
+        : sql`select indexdef as def from pg_indexes where indexname = 'callbacks_unapplied'`
+    }`.execute(db.kysely);
+    expect(rows).toHaveLength(1);
+    expect(rows[0]!.def.replace(/\s+/g, ' ')).toMatch(/\(kind, applied_at, id\)/);
+    if (db.sqlite) {
+      // The inbound poller's question: answered from the index's inbound range, not by
+      // walking every unapplied status callback.
+      const plan = db.sqlite
+        .prepare(
+          `explain query plan select id from callback_events
+            where applied_at is null and kind = 'inbound' order by id limit 200`,
+        )
+        .all() as { detail: string }[];
+      expect(plan.map((p) => p.detail).join('\n')).toContain('callbacks_unapplied (kind=? AND applied_at=?)');
+    }
   });
 
   it('keeps a callback for an unknown SID as an orphan and applies it once that message appears', async () => {

@@ -229,6 +229,7 @@ export async function countOrphans(db: Db): Promise<number> {
   const row = await db.kysely
     .selectFrom('callback_events')
     .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('kind', '=', 'status')
     .where('orphan', '=', 1)
     .where('applied_at', 'is', null)
     .executeTakeFirst();

@@ -3,6 +3,7 @@ import type { Db } from './dialect.ts';
 import { initialSchema } from './migrations/001-initial.ts';
 import { policySchema } from './migrations/002-policy.ts';
 import { providerSidIndex } from './migrations/003-provider-sid-index.ts';
+import { callbacksByKind } from './migrations/004-callbacks-by-kind.ts';
 
 /** Versioned migrations, in order. Never edit one that has landed: add the next. */
 function migrations(db: Db): Record<string, Migration> {
@@ -10,6 +11,7 @@ function migrations(db: Db): Record<string, Migration> {
     '001-initial': initialSchema(db.dialect),
     '002-policy': policySchema(db.dialect),
     '003-provider-sid-index': providerSidIndex(db.dialect),
+    '004-callbacks-by-kind': callbacksByKind(db.dialect),
   };
 }
 
