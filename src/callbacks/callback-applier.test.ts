@@ -92,6 +92,42 @@ describe.each(backends())('callback applier on $name', (backend) => {
     expect(text).toMatch(/sb_delivery_latency_seconds_count\{status="delivered"\} 35/);
   });
 
+  it('lets the event loop run between batches of a backlog', async () => {
+    const msgs = await submitted(30);
+    await insertCallbackEvents(
+      db,
+      msgs.map((m) => event(m.sid, 'delivered')),
+    );
+    // A chain of immediates stands for requests waiting on the event loop.
+    const order: string[] = [];
+    let ticking = true;
+    const tick = () => {
+      if (!ticking) return;
+      order.push('tick');
+      setImmediate(tick);
+    };
+    setImmediate(tick);
+    const applier = startCallbackApplier(
+      { db, clock: () => T0 + 10_000, onTransitions: () => void order.push('batch') },
+      { intervalMs: 60_000, batch: 10 },
+    );
+    try {
+      await waitFor(
+        () => order.filter((o) => o === 'batch').length,
+        (n) => n >= 3,
+        10_000,
+      );
+    } finally {
+      ticking = false;
+      await applier.stop();
+    }
+    const batches = order.flatMap((o, i) => (o === 'batch' ? [i] : []));
+    expect(batches).toHaveLength(3);
+    for (let k = 1; k < batches.length; k++) {
+      expect(order.slice(batches[k - 1]! + 1, batches[k]!)).toContain('tick');
+    }
+  });
+
   it('re-matches an orphan on a later cycle once its message exists and it is old enough', async () => {
     const sid = newSid();
     let now = T0;

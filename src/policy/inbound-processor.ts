@@ -46,7 +46,9 @@ export function startInboundProcessor(
   let timer: NodeJS.Timeout | null = null;
   let running: Promise<void> = Promise.resolve();
   const pass = async () => {
-    for (;;) {
+    for (let first = true; ; first = false) {
+      // Between batches, the I/O already received goes first (a SQLite batch runs on the event loop).
+      if (!first) await new Promise<void>((resolve) => setImmediate(resolve));
       const { applied, effects } = await applyInboundEvents(
         deps.db,
         { limit: options.batch, now: clock() },
