@@ -246,7 +246,7 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
       : null;
     dispatcher?.start();
     // On SQLite an applier batch holds the event loop until it commits (about 60 us a
-    // callback): 500 took 28 ms, 100 took 6-7 ms at the same cost a callback. PostgreSQL's
+    // callback): 500 took 28 ms, 100 took 6-7 ms at the same cost per callback. PostgreSQL's
     // round trips yield, and larger batches there save round trips.
     const applierBatch = db.dialect === 'sqlite' ? 100 : 500;
     applier = worker
