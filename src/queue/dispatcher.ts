@@ -11,13 +11,13 @@ import {
   type MessageRow,
   releaseExpiredLeases,
   releaseLeases,
+  Semaphore,
 } from '../store/index.ts';
 import { type DispatchPolicy, type SendDecision, storedContent } from './dispatch-policy.ts';
 import { createDispatchWriters, type DispatchWriters } from './dispatch-writers.ts';
 import { PollPause, processTimers } from './poll-pause.ts';
 import { createRateLimitBrake } from './rate-limit-brake.ts';
 import { nextDelay, type RetryPolicy } from './retry-policy.ts';
-import { Semaphore } from './semaphore.ts';
 import { failedOutcome, findOwnSent, providerAddress, retryOutcome } from './send-outcomes.ts';
 
 /** What the dispatcher works with. */

@@ -65,4 +65,5 @@ export {
   updateRateFactor,
 } from './queue-store.ts';
 export { type MessageStatus, STATUS_RANK } from './schema.ts';
+export { Semaphore } from './semaphore.ts';
 export { type BatcherOptions, WriteBatcher } from './write-batcher.ts';

@@ -1,43 +1,7 @@
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
-import { FifoLock, FifoSqliteDialect } from './fifo-dialect.ts';
-
-const settle = async () => {
-  for (let i = 0; i < 10; i++) await Promise.resolve();
-};
-
-describe('FifoLock', () => {
-  it('wakes only the next waiter at each release, in arrival order', async () => {
-    const lock = new FifoLock();
-    const woken: number[] = [];
-    await lock.acquire();
-    const waiters = [1, 2, 3].map((n) => lock.acquire().then(() => woken.push(n)));
-    await settle();
-    expect(woken).toEqual([]);
-    expect(lock.queued).toBe(3);
-
-    lock.release();
-    await settle();
-    expect(woken).toEqual([1]);
-    expect(lock.queued).toBe(2);
-
-    lock.release();
-    lock.release();
-    await Promise.all(waiters);
-    expect(woken).toEqual([1, 2, 3]);
-
-    // Free again: the next acquire gets it at once, and a second one waits.
-    lock.release();
-    await lock.acquire();
-    let second = false;
-    void lock.acquire().then(() => {
-      second = true;
-    });
-    await settle();
-    expect(second).toBe(false);
-  });
-});
+import { FifoSqliteDialect } from './fifo-dialect.ts';
 
 describe('FifoSqliteDialect', () => {
   let db: Kysely<Record<string, never>> | undefined;

@@ -5,44 +5,17 @@ import {
   SqliteDialect,
   type TransactionSettings,
 } from 'kysely';
-
-/**
- * A lock handed to one waiter at a time, in arrival order: a release wakes the next waiter
- * only, and the lock passes to it without being free in between.
- */
-export class FifoLock {
-  private held = false;
-  private readonly waiting: (() => void)[] = [];
-
-  acquire(): Promise<void> {
-    if (!this.held) {
-      this.held = true;
-      return Promise.resolve();
-    }
-    return new Promise<void>((resolve) => this.waiting.push(resolve));
-  }
-
-  release(): void {
-    const next = this.waiting.shift();
-    if (next) next();
-    else this.held = false;
-  }
-
-  /** Callers waiting for the lock. */
-  get queued(): number {
-    return this.waiting.length;
-  }
-}
+import { Semaphore } from '../semaphore.ts';
 
 type CompileQuery = QueryCompiler['compileQuery'];
 
 /**
- * A driver whose connection is handed out through a `FifoLock` before the wrapped driver
- * sees the request, so the wrapped driver's own lock is never contended. Everything else is
- * the wrapped driver's.
+ * A driver whose connection is handed out through a one-permit `Semaphore` (first come, first
+ * served, one waiter woken per release) before the wrapped driver sees the request, so the
+ * wrapped driver's own lock is never contended. Everything else is the wrapped driver's.
  */
 export class FifoDriver implements Driver {
-  private readonly lock = new FifoLock();
+  private readonly lock = new Semaphore(1);
 
   constructor(private readonly inner: Driver) {}
 

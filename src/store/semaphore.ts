@@ -1,4 +1,7 @@
-/** A counting semaphore for in-flight provider calls. */
+/**
+ * A counting semaphore, first come first served: a release hands its permit straight to the
+ * next waiter and wakes no other (in-flight provider calls; SQLite's one connection).
+ */
 export class Semaphore {
   private available: number;
   private readonly waiters: (() => void)[] = [];
