@@ -1,3 +1,4 @@
+import { setImmediate as afterPendingIo } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { Metrics } from '../observability/index.ts';
 import { PollPause } from '../queue/index.ts';
@@ -83,7 +84,7 @@ export function startCallbackApplier(
    */
   const cycle = async () => {
     for (let found = false; ; found = true) {
-      if (found) await new Promise<void>((resolve) => setImmediate(resolve));
+      if (found) await afterPendingIo();
       const r = await applyCallbackEvents(deps.db, {
         limit: options.batch,
         now: clock(),

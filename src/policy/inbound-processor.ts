@@ -1,3 +1,4 @@
+import { setImmediate as afterPendingIo } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { bareAddress } from '../routing/index.ts';
 import { applyInboundEvents, type Db, type InboundEffect } from '../store/index.ts';
@@ -48,7 +49,7 @@ export function startInboundProcessor(
   const pass = async () => {
     for (let first = true; ; first = false) {
       // Between batches, the I/O already received goes first (a SQLite batch runs on the event loop).
-      if (!first) await new Promise<void>((resolve) => setImmediate(resolve));
+      if (!first) await afterPendingIo();
       const { applied, effects } = await applyInboundEvents(
         deps.db,
         { limit: options.batch, now: clock() },
