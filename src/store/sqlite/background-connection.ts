@@ -81,13 +81,19 @@ export interface BackgroundConnection {
  */
 export function startBackgroundConnection(
   path: string,
-  options: { intervalMs?: number; restartFrames?: number; holdWriters?: WriterHold } = {},
+  options: { intervalMs?: number; restartFrames?: number; holdWriters?: WriterHold; nice?: number } = {},
 ): BackgroundConnection {
-  const { intervalMs = 1_000, restartFrames = 1_000, holdWriters = (during) => during() } = options;
-  // Lowest priority: copying the WAL competed with the request thread on two cores (the
-  // callback benchmark's median p99 at 13k/s fell from 12.2 to 7.1 ms). At normal priority the
-  // RESTART took as long (5–7 ms, mostly the file sync), so it runs at this one too.
-  const nice = 19;
+  // Lowest priority (nice 19) by default: copying the WAL competed with the request thread on
+  // two cores (the callback benchmark's median p99 at 13k/s fell from 12.2 to 7.1 ms). At
+  // normal priority the RESTART took as long (5–7 ms, mostly the file sync), so it runs at this
+  // one too. The cost: beside threads busy at nice 0 on every core it gets about 1/70 of a core,
+  // and the log grows until the main connection's auto-checkpoint bounds it.
+  const {
+    intervalMs = 1_000,
+    restartFrames = 1_000,
+    holdWriters = (during) => during(),
+    nice = 19,
+  } = options;
   const module = createRequire(import.meta.url).resolve('better-sqlite3');
   const worker = new Worker(BACKGROUND_WORKER, {
     eval: true,
