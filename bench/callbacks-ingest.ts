@@ -111,7 +111,13 @@ async function preloadMessages(url: string, first: number, count: number): Promi
   }
 }
 
-function paced(label: string, url: string, requests: RequestSpec[], rate: number): Promise<PacedResult> {
+function paced(
+  label: string,
+  url: string,
+  requests: RequestSpec[],
+  rate: number,
+  onMeasureStart?: () => void,
+): Promise<PacedResult> {
   log(`${label}: open loop at ${Math.round(rate)}/s, ${warmupSeconds}s warm-up + ${seconds}s`);
   return runPaced(url, (i) => requests[i % requests.length]!, {
     ratePerSecond: rate,
@@ -120,6 +126,7 @@ function paced(label: string, url: string, requests: RequestSpec[], rate: number
     maxInFlight: 4_000,
     connections: pacedConnections,
     onError: (e) => log(`${label}: ${e}`),
+    ...(onMeasureStart ? { onMeasureStart } : {}),
   }).then((r) => {
     log(
       `${label}: ${Math.round(r.perSecond)}/s ok=${r.ok} errors=${r.errors} skipped=${r.skipped} ` +
@@ -204,6 +211,7 @@ try {
     );
 
   const gwUrl = gw.info.url;
+  const gwPid = gw.pid;
   /**
    * `count` distinct callbacks from number `first` on, topping up the messages when the
    * phases so far used more than the estimate left (a duplicate is answered without a write).
@@ -218,14 +226,28 @@ try {
     return signedCallbacks(publicUrl, ids, first, count);
   };
   const statsPool = benchPool(gw.info.statsUrl, 1);
-  /** The gateway paced at `rate`, with its own event-loop stalls over the run (a tail the server caused). */
+  /** The gateway paced at `rate`, with its own event-loop stalls over the measured window (a tail the server caused). */
   const gatewayPaced = async (label: string, first: number, rate: number) => {
     const requests = await distinctCallbacks(first, Math.ceil(rate * (warmupSeconds + seconds)) + 1);
-    await requestJson(statsPool, '/loop?reset=1');
-    const result = await paced(label, gwUrl, requests, rate);
+    let fromUs = 0n;
+    let cpuFrom: number | null = null;
+    const result = await paced(label, gwUrl, requests, rate, () => {
+      fromUs = process.hrtime.bigint() / 1000n;
+      cpuFrom = readCpuSeconds(gwPid);
+      void requestJson(statsPool, '/loop?reset=1');
+    });
+    const cpuTo = readCpuSeconds(gwPid);
+    // CPU time of the whole gateway process (every thread) per callback answered in the window.
+    const cpuUsPerCallback =
+      cpuFrom !== null && cpuTo !== null && result.ok > 0
+        ? round(((cpuTo - cpuFrom) * 1e6) / result.ok, 1)
+        : null;
+    // For a CPU profile of the gateway (BENCH_PROFILE=1) limited to this window (profile-top.ts).
+    if (profiles)
+      log(`${label}: measured window PROFILE_WINDOW_US=${fromUs}-${process.hrtime.bigint() / 1000n}`);
     const loop = await requestJson<GatewayLoopDelay>(statsPool, '/loop?reset=1');
     log(`${label}: gateway event-loop delay ${JSON.stringify(loop)}`);
-    return { result, loop, requests };
+    return { result, loop, requests, cpuUsPerCallback };
   };
 
   // --- half that rate, open loop, for latency ----------------------------------------------
@@ -288,6 +310,8 @@ try {
       target_half_rate_p99_ms: round(atTarget.result.p99, 2),
       target_half_rate_p999_ms: round(atTarget.result.p999, 2),
       target_half_rate_loop_delay_max_ms: atTarget.loop.maxMs,
+      target_half_rate_gc_max_ms: atTarget.loop.gcMaxMs,
+      target_half_rate_cpu_us_per_callback: atTarget.cpuUsPerCallback,
       p99_target_met_at_target_half_rate: p99Under(atTarget.result),
       bare_paced_p50_ms: round(barePaced.p50, 2),
       bare_paced_p99_ms: round(barePaced.p99, 2),
@@ -300,6 +324,9 @@ try {
       paced_gateway_loop_delay_max_ms: loop.maxMs,
       paced_gateway_server_p99_ms: loop.serverP99Ms,
       paced_gateway_socket_wait_p99_ms: loop.socketWaitP99Ms,
+      paced_gateway_gc_max_ms: loop.gcMaxMs,
+      paced_cpu_us_per_callback: half.cpuUsPerCallback,
+      paced_gateway_gc_total_ms: loop.gcTotalMs,
       bare_p99_ms: round(Math.max(bareMax.p99, bareMaxAfter.p99), 2),
       cpu_us_per_callback:
         cpu0 !== null && cpu1 !== null && gwMax.issued > 0

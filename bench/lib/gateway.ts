@@ -41,6 +41,10 @@ export interface GatewayLoopDelay {
   serverMaxMs: number;
   /** How long stamped requests (`x-sent-ns`) waited in their socket before being parsed, ms. */
   socketWaitP99Ms: number;
+  /** Garbage-collection pauses: how many, the longest (ms) and their total (ms). */
+  gcCount: number;
+  gcMaxMs: number;
+  gcTotalMs: number;
 }
 
 /** What GET <statsUrl>/memory answers. */

@@ -19,6 +19,8 @@ export interface PacedOptions {
   connections: number;
   isOk?: (status: number) => boolean;
   onError?: (description: string) => void;
+  /** Called once when the warm-up ends and the measured window starts (e.g. to reset a server's own statistics). */
+  onMeasureStart?: () => void;
 }
 
 export interface PacedResult {
@@ -193,9 +195,14 @@ export async function runPaced(
   endAt = measureFrom + durationMs;
   const intervalMs = 1000 / ratePerSecond;
   let issued = 0;
+  let measuring = false;
   await new Promise<void>((resolve) => {
     const tick = () => {
       const now = performance.now();
+      if (!measuring && now >= measureFrom) {
+        measuring = true;
+        options.onMeasureStart?.();
+      }
       const due = Math.min(maxRequests, Math.floor((Math.min(now, endAt) - start) / intervalMs) + 1);
       while (issued < due) {
         const i = issued++;

@@ -1,6 +1,6 @@
 // Summarizes a V8 CPU profile (node --cpu-prof): the functions with the most self time and the
 // most inclusive time, as file:line. Run it directly:
-//   node --import tsx bench/lib/profile-top.ts <file.cpuprofile | dir> [top=25] [filter]
+//   [PROFILE_WINDOW_US=from-to] node --import tsx bench/lib/profile-top.ts <file.cpuprofile | dir> [top=25] [filter]
 // With a directory, the newest .cpuprofile in it is read. `filter` keeps only frames whose URL
 // contains it in the inclusive table (e.g. `/src/`).
 import { readdirSync, readFileSync, statSync } from 'node:fs';
@@ -139,13 +139,17 @@ export function summarizeProfile(
   profile: CpuProfile,
   top = 25,
   filter?: string,
+  window?: { fromUs: number; toUs: number },
 ): { totalMs: number; self: ProfileRow[]; inclusive: ProfileRow[] } {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const parent = new Map<number, number>();
   for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
   const selfUs = new Map<number, number>();
+  let at = profile.startTime;
   for (let i = 0; i < profile.samples.length; i++) {
     const id = profile.samples[i]!;
+    at += profile.timeDeltas[i] ?? 0;
+    if (window && (at < window.fromUs || at > window.toUs)) continue;
     selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
   }
   const self = new Map<string, number>();
@@ -198,10 +202,15 @@ if (process.argv[1] && import.meta.url.endsWith(process.argv[1].split('/').pop()
   process.stdout.on('error', () => process.exit(0)); // e.g. piped into head
   const file = newestProfile(target);
   const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
+  // PROFILE_WINDOW_US=from-to keeps only samples in that stretch of the host's monotonic clock
+  // (µs, as process.hrtime; benchmarks log the measured windows of their phases that way).
+  const [fromUs, toUs] = (process.env.PROFILE_WINDOW_US ?? '').split('-').map(Number);
+  const window = fromUs && toUs ? { fromUs, toUs } : undefined;
   const { totalMs, self, inclusive } = summarizeProfile(
     profile,
     Number(process.argv[3] ?? 25),
-    process.argv[4],
+    process.argv[4] || undefined,
+    window,
   );
   const print = (title: string, rows: ProfileRow[]) => {
     process.stdout.write(`\n${title}\n`);

@@ -9,7 +9,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createHistogram, monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import { createHistogram, monitorEventLoopDelay, PerformanceObserver, performance } from 'node:perf_hooks';
 import { getHeapStatistics } from 'node:v8';
 import pino from 'pino';
 import { type GatewayConfigInput, gatewayConfigSchema, hashApiKey } from '../../src/config/index.ts';
@@ -68,6 +68,15 @@ subscribe('http.server.response.finish', (m) => {
   const t0 = requestStarts.get((m as { response: object }).response);
   if (t0 !== undefined) serverTime.record(Math.max(1, Math.round((performance.now() - t0) * 1e6)));
 });
+// And its garbage-collection pauses, to tell a collector's pause from the gateway's own work.
+const gcPauses = { count: 0, maxMs: 0, totalMs: 0 };
+new PerformanceObserver((list) => {
+  for (const entry of list.getEntries()) {
+    gcPauses.count++;
+    gcPauses.totalMs += entry.duration;
+    gcPauses.maxMs = Math.max(gcPauses.maxMs, entry.duration);
+  }
+}).observe({ entryTypes: ['gc'] });
 /** Nanoseconds as milliseconds, two decimals. */
 const nsToMs = (ns: number) => Math.round(ns / 1e4) / 100;
 const stats = createServer((req, res) => {
@@ -85,11 +94,15 @@ const stats = createServer((req, res) => {
       serverP99Ms: nsToMs(serverTime.percentile(99)),
       serverMaxMs: nsToMs(serverTime.max),
       socketWaitP99Ms: nsToMs(socketWait.percentile(99)),
+      gcCount: gcPauses.count,
+      gcMaxMs: Math.round(gcPauses.maxMs * 100) / 100,
+      gcTotalMs: Math.round(gcPauses.totalMs),
     });
     if (req.url.includes('reset=1')) {
       loopDelay.reset();
       serverTime.reset();
       socketWait.reset();
+      Object.assign(gcPauses, { count: 0, maxMs: 0, totalMs: 0 });
     }
     res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
     res.end(body);
