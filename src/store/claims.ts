@@ -19,9 +19,27 @@ export const rowLocks = (db: Db): boolean => db.dialect === 'postgres';
 export async function claimDue(
   trx: Transaction<Database>,
   locks: boolean,
-  args: { poolId: string; owner: string; now: number; leaseMs: number; limit: number },
+  args: ClaimDueArgs,
 ): Promise<MessageRow[]> {
-  const { rows } = await sql<MessageRow>`
+  const { rows } = await claimDueStatement(locks, args).execute(trx);
+  return rows.sort((a, b) => a.seq - b.seq);
+}
+
+export interface ClaimDueArgs {
+  poolId: string;
+  owner: string;
+  now: number;
+  leaseMs: number;
+  limit: number;
+}
+
+/**
+ * The statement `claimDue` runs. Its in-order probe states the predicate of the partial index
+ * `messages_order` (migration 005) word for word: SQLite uses a partial index only for a
+ * query that repeats the index's condition as written.
+ */
+export function claimDueStatement(locks: boolean, args: ClaimDueArgs) {
+  return sql<MessageRow>`
     update messages
        set status = 'sending', status_rank = 1, lease_owner = ${args.owner},
            lease_expires_at = ${args.now + args.leaseMs}, updated_at = ${args.now}
@@ -34,8 +52,7 @@ export async function claimDue(
         order by m.next_attempt_at, m.seq
         limit ${args.limit}
         ${locks ? sql`for update skip locked` : sql``})
-    returning *`.execute(trx);
-  return rows.sort((a, b) => a.seq - b.seq);
+    returning *`;
 }
 
 /**

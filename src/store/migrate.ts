@@ -4,6 +4,7 @@ import { initialSchema } from './migrations/001-initial.ts';
 import { policySchema } from './migrations/002-policy.ts';
 import { providerSidIndex } from './migrations/003-provider-sid-index.ts';
 import { callbacksByKind } from './migrations/004-callbacks-by-kind.ts';
+import { orderIndexPending } from './migrations/005-order-index-pending.ts';
 
 /** Versioned migrations, in order. Never edit one that has landed: add the next. */
 function migrations(db: Db): Record<string, Migration> {
@@ -12,6 +13,7 @@ function migrations(db: Db): Record<string, Migration> {
     '002-policy': policySchema(db.dialect),
     '003-provider-sid-index': providerSidIndex(db.dialect),
     '004-callbacks-by-kind': callbacksByKind(db.dialect),
+    '005-order-index-pending': orderIndexPending(db.dialect),
   };
 }
 

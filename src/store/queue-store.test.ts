@@ -1,7 +1,9 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { backends, useTestDatabase } from '../../test/support/databases.ts';
 import { testMessage } from '../../test/support/messages.ts';
+import { claimDueStatement } from './claims.ts';
 import { getHistory, insertMessages, type MessageRow } from './message-store.ts';
 import {
   type AttemptStart,
@@ -310,5 +312,47 @@ describe.each(backends())('dispatch writes on $name', (backend) => {
     // Due by T0 + 250: the messages created at T0, T0 + 100 and T0 + 200; the oldest is T0's.
     expect(stats.oldestDueAt).toBe(T0);
     expect((await queueStats(store.db, T0 - 1)).oldestDueAt).toBeNull();
+  });
+
+  it('probes the in-order index, which holds only queued and sending messages', async () => {
+    const { rows } = await sql<{ def: string }>`${
+      backend.name === 'sqlite'
+        ? sql`select sql as def from sqlite_master where type = 'index' and name = 'messages_order'`
+        : sql`select indexdef as def from pg_indexes where indexname = 'messages_order'`
+    }`.execute(store.db.kysely);
+    expect(rows).toHaveLength(1);
+    // Without the status condition the probe walked the recipient's whole history.
+    const def = rows[0]!.def.replace(/\s+/g, ' ');
+    expect(def).toMatch(/\(order_key, seq\)/);
+    expect(def).toMatch(/status.*'queued'.*'sending'/);
+
+    // And the claim can use it: its probe states the index's condition.
+    const claim = claimDueStatement(backend.name === 'postgres', {
+      poolId: 'p1',
+      owner: OWNER,
+      now: T0,
+      leaseMs: 30_000,
+      limit: 10,
+    }).compile(store.db.kysely);
+    let plan: string;
+    if (store.db.sqlite) {
+      const steps = store.db.sqlite.prepare(`explain query plan ${claim.sql}`).all(...claim.parameters);
+      plan = (steps as { detail: string }[]).map((p) => p.detail).join('\n');
+      expect(plan).toContain('messages_order (order_key=? AND seq<?)');
+    } else {
+      plan = await store.db.kysely.transaction().execute(async (trx) => {
+        // Tables this small are read whole otherwise; the question is whether the index is usable.
+        await sql`set local enable_seqscan = off`.execute(trx);
+        const out = await trx.executeQuery<{ 'QUERY PLAN': string }>({
+          ...claim,
+          sql: `explain ${claim.sql}`,
+          query: claim.query,
+        });
+        return out.rows.map((r) => r['QUERY PLAN']).join('\n');
+      });
+      expect(plan).toMatch(
+        /Index (Only )?Scan using messages_order on messages p|Bitmap Index Scan on messages_order/,
+      );
+    }
   });
 });
