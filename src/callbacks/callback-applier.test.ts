@@ -161,6 +161,48 @@ describe.each(backends())('callback applier on $name', (backend) => {
     expect(logger.warn).toHaveBeenCalledWith({ orphaned: 1 }, expect.any(String));
   });
 
+  it('reaches an orphan past the first page: each interval matches the next page again', async () => {
+    const sids = Array.from({ length: 7 }, () => newSid());
+    let now = T0;
+    await insertCallbackEvents(
+      db,
+      sids.map((sid) => event(sid, 'delivered', T0)),
+    );
+    const applier = startCallbackApplier(
+      { db, clock: () => now, logger: silentLogger() as unknown as Logger },
+      { intervalMs: 5, batch: 2, orphanRetryAfterMs: 1_000 },
+    );
+    try {
+      await waitFor(
+        () =>
+          db.kysely
+            .selectFrom('callback_events')
+            .select('orphan')
+            .where('provider_sid', 'in', sids)
+            .execute(),
+        (rows) => rows.length === 7 && rows.every((r) => r.orphan === 1),
+      );
+      // The last one's message appears; earlier orphans (of this test and others) never match.
+      const [m] = await submitted(1);
+      await db.kysely
+        .updateTable('messages')
+        .set({ provider_sid: sids[6]! })
+        .where('id', '=', m!.id)
+        .execute();
+      // One page of two per second of the applier's clock: it gets there within a few pages.
+      await waitFor(
+        async () => {
+          now += 1_000;
+          applier.wake();
+          return statusesOf([m!.id]);
+        },
+        (s) => s[0] === 'delivered',
+      );
+    } finally {
+      await applier.stop();
+    }
+  });
+
   it('survives a failing transition hook', async () => {
     const [m] = await submitted(1);
     await insertCallbackEvents(db, [event(m!.sid, 'sent')]);

@@ -2,7 +2,7 @@ import { setImmediate as afterPendingIo } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { Metrics } from '../observability/index.ts';
 import { PollPause } from '../queue/index.ts';
-import { applyCallbackEvents, type CallbackTransition, type Db } from '../store/index.ts';
+import { applyCallbackEvents, type CallbackTransition, type Db, rematchOrphans } from '../store/index.ts';
 
 /** What the applier works with. */
 export interface CallbackApplierDeps {
@@ -26,7 +26,10 @@ export interface CallbackApplierOptions {
   maxIntervalMs?: number | undefined;
   /** Callbacks applied per transaction. */
   batch: number;
-  /** How old an orphan must be before it is matched again (default 1000 ms). */
+  /**
+   * How old an orphan must be before it is matched again, and how often the applier reads
+   * the next page of orphans (`batch` of them) to match again (default 1000 ms).
+   */
   orphanRetryAfterMs?: number | undefined;
 }
 
@@ -83,17 +86,37 @@ export function startCallbackApplier(
    * stall of hundreds of milliseconds.
    */
   const cycle = async () => {
-    for (let found = false; ; found = true) {
+    let found = false;
+    for (let more = true; more && !stopping; ) {
       if (found) await afterPendingIo();
-      const r = await applyCallbackEvents(deps.db, {
-        limit: options.batch,
-        now: clock(),
-        orphanRetryAfterMs,
-      });
+      const r = await applyCallbackEvents(deps.db, { limit: options.batch, now: clock() });
       if (r.transitions.length > 0) await report(r.transitions);
       if (r.orphaned > 0) deps.logger?.warn({ orphaned: r.orphaned }, 'callbacks matched no message yet');
-      if (stopping || r.applied + r.orphaned < options.batch) return found || r.applied > 0;
+      more = r.applied + r.orphaned === options.batch;
+      found ||= r.applied + r.orphaned > 0;
     }
+    if (!stopping && (await rematchDueOrphans())) found = true;
+    return found;
+  };
+
+  // Orphans are matched again one page per `orphanRetryAfterMs`, from where the last page
+  // ended, so a pile of them that will never match costs one bounded page per interval
+  // instead of a scan of all of them on every pass.
+  let orphanCursor = 0;
+  let lastOrphanPage = Number.NEGATIVE_INFINITY;
+  const rematchDueOrphans = async (): Promise<boolean> => {
+    const now = clock();
+    if (now - lastOrphanPage < orphanRetryAfterMs) return false;
+    lastOrphanPage = now;
+    const r = await rematchOrphans(deps.db, {
+      afterId: orphanCursor,
+      limit: options.batch,
+      now,
+      orphanRetryAfterMs,
+    });
+    orphanCursor = r.nextAfterId ?? 0;
+    if (r.transitions.length > 0) await report(r.transitions);
+    return r.applied > 0;
   };
 
   const loop = async () => {

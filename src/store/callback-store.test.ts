@@ -9,6 +9,7 @@ import {
   countOrphans,
   insertCallbackEvents,
   type NewCallbackEvent,
+  rematchOrphans,
 } from './callback-store.ts';
 import type { Db } from './dialect.ts';
 import { insertMessages } from './message-store.ts';
@@ -63,7 +64,7 @@ describe.each(backends())('callback store on $name', (backend) => {
       transitions: [] as { messageId: string; from: string; to: string }[],
     };
     for (;;) {
-      const r = await applyCallbackEvents(db, { limit: 50, now, orphanRetryAfterMs: 1000 });
+      const r = await applyCallbackEvents(db, { limit: 50, now });
       total.applied += r.applied;
       total.orphaned += r.orphaned;
       total.transitions.push(...r.transitions);
@@ -201,24 +202,33 @@ describe.each(backends())('callback store on $name', (backend) => {
     });
   });
 
-  it('indexes unapplied callbacks by kind first, so each poller reads only its own kind', async () => {
+  it('indexes unapplied callbacks by kind, then orphan or not, so no poller walks what it does not take', async () => {
     const { rows } = await sql<{ def: string }>`${
       db.dialect === 'sqlite'
         ? sql`select sql as def from sqlite_master where type = 'index' and name = 'callbacks_unapplied'`
         : sql`select indexdef as def from pg_indexes where indexname = 'callbacks_unapplied'`
     }`.execute(db.kysely);
     expect(rows).toHaveLength(1);
-    expect(rows[0]!.def.replace(/\s+/g, ' ')).toMatch(/\(kind, applied_at, id\)/);
+    const def = rows[0]!.def.replace(/\s+/g, ' ');
+    expect(def).toMatch(/\(kind, orphan, id\)/);
+    expect(def).toMatch(/WHERE \(?applied_at IS NULL\)?/i);
     if (db.sqlite) {
-      // The inbound poller's question: answered from the index's inbound range, not by
-      // walking every unapplied status callback.
-      const plan = db.sqlite
-        .prepare(
-          `explain query plan select id from callback_events
-            where applied_at is null and kind = 'inbound' order by id limit 200`,
-        )
-        .all() as { detail: string }[];
-      expect(plan.map((p) => p.detail).join('\n')).toContain('callbacks_unapplied (kind=? AND applied_at=?)');
+      // Each poller's question is one range of the index, in arrival order: the inbound poller
+      // never walks unapplied status callbacks, nor the status applier the orphans.
+      const plan = (query: string) =>
+        (db.sqlite!.prepare(`explain query plan ${query}`).all() as { detail: string }[])
+          .map((p) => p.detail)
+          .join('\n');
+      for (const [kind, orphan] of [
+        ['inbound', 0],
+        ['status', 0],
+        ['status', 1],
+      ] as const) {
+        const steps = plan(`select id from callback_events where kind = '${kind}' and orphan = ${orphan}
+                             and applied_at is null order by id limit 200`);
+        expect(steps).toContain('callbacks_unapplied (kind=? AND orphan=?)');
+        expect(steps).not.toContain('TEMP B-TREE');
+      }
     }
   });
 
@@ -226,19 +236,21 @@ describe.each(backends())('callback store on $name', (backend) => {
     const sid = newSid();
     const before = await countOrphans(db);
     await insertCallbackEvents(db, [event(sid, 'delivered', { receivedAt: T0 })]);
-    expect(
-      await applyCallbackEvents(db, { limit: 50, now: T0 + 100, orphanRetryAfterMs: 1000 }),
-    ).toMatchObject({
+    expect(await applyCallbackEvents(db, { limit: 50, now: T0 + 100 })).toMatchObject({
       applied: 0,
       orphaned: 1,
     });
     expect(await countOrphans(db)).toBe(before + 1);
-    // Not taken again while nothing matches it: no hot loop.
-    expect(await applyCallbackEvents(db, { limit: 50, now: T0 + 60_000, orphanRetryAfterMs: 1000 })).toEqual({
+    // Never taken again as a fresh callback: no hot loop.
+    expect(await applyCallbackEvents(db, { limit: 50, now: T0 + 60_000 })).toEqual({
       applied: 0,
       orphaned: 0,
       transitions: [],
     });
+    const rematch = (now: number) =>
+      rematchOrphans(db, { afterId: 0, limit: 50, now, orphanRetryAfterMs: 1000 });
+    // Matched again, still nothing: it stays an orphan, unchanged.
+    expect(await rematch(T0 + 60_000)).toMatchObject({ applied: 0, orphaned: before + 1, nextAfterId: null });
 
     const id = `msg_${randomUUID()}`;
     await insertMessages(db, [newMessage(id)]);
@@ -248,13 +260,9 @@ describe.each(backends())('callback store on $name', (backend) => {
       .where('id', '=', id)
       .execute();
     // Too young to be matched again.
-    expect(
-      await applyCallbackEvents(db, { limit: 50, now: T0 + 500, orphanRetryAfterMs: 1000 }),
-    ).toMatchObject({
-      applied: 0,
-    });
-    const r = await applyCallbackEvents(db, { limit: 50, now: T0 + 2000, orphanRetryAfterMs: 1000 });
-    expect(r).toMatchObject({ applied: 1, orphaned: 0 });
+    expect(await rematch(T0 + 500)).toMatchObject({ applied: 0 });
+    const r = await rematch(T0 + 2000);
+    expect(r).toMatchObject({ applied: 1 });
     expect(r.transitions).toEqual([
       { messageId: id, from: 'submitted', to: 'delivered', providerErrorCode: null, at: T0, createdAt: T0 },
     ]);
@@ -266,6 +274,47 @@ describe.each(backends())('callback store on $name', (backend) => {
         .where('provider_sid', '=', sid)
         .executeTakeFirst(),
     ).toEqual({ orphan: 0, applied_at: T0 + 2000 });
+    expect((await message(id)).status).toBe('delivered');
+  });
+
+  it('matches orphans again a page at a time, from where the last page ended', async () => {
+    const sids = Array.from({ length: 5 }, () => newSid());
+    await insertCallbackEvents(
+      db,
+      sids.map((sid) => event(sid, 'delivered', { receivedAt: T0 })),
+    );
+    await applyAll(T0 + 100);
+    // The fourth one's message appears.
+    const id = `msg_${randomUUID()}`;
+    await insertMessages(db, [newMessage(id)]);
+    await db.kysely
+      .updateTable('messages')
+      .set({ status: 'submitted', status_rank: 2, provider_sid: sids[3]! })
+      .where('id', '=', id)
+      .execute();
+    const ids = (
+      await db.kysely
+        .selectFrom('callback_events')
+        .select('id')
+        .where('provider_sid', 'in', sids)
+        .orderBy('id')
+        .execute()
+    ).map((r) => r.id);
+    // Start the pass just before these five (other tests' orphans come earlier).
+    let afterId = ids[0]! - 1;
+    const pages: { applied: number; nextAfterId: number | null }[] = [];
+    for (let k = 0; k < 3; k++) {
+      const r = await rematchOrphans(db, { afterId, limit: 2, now: T0 + 5_000, orphanRetryAfterMs: 1000 });
+      pages.push({ applied: r.applied, nextAfterId: r.nextAfterId });
+      if (r.nextAfterId === null) break;
+      afterId = r.nextAfterId;
+    }
+    // Two, then two (the fourth applied), then the last: a short page ends the pass.
+    expect(pages).toEqual([
+      { applied: 0, nextAfterId: ids[1] },
+      { applied: 1, nextAfterId: ids[3] },
+      { applied: 0, nextAfterId: null },
+    ]);
     expect((await message(id)).status).toBe('delivered');
   });
 
@@ -371,7 +420,7 @@ describe.each(backends())('callback store on $name', (backend) => {
       let applied = 0;
       let moved = 0;
       for (;;) {
-        const r = await applyCallbackEvents(db, { limit: 7, now: T0 + 60_000, orphanRetryAfterMs: 1000 });
+        const r = await applyCallbackEvents(db, { limit: 7, now: T0 + 60_000 });
         applied += r.applied;
         moved += r.transitions.length;
         if (r.applied + r.orphaned === 0) return { applied, moved };

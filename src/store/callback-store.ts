@@ -1,5 +1,5 @@
 import type { Insertable, Selectable, Transaction, Updateable } from 'kysely';
-import { claimCallbacks, lockMessagesFor, rowLocks } from './claims.ts';
+import { claimCallbacks, claimOrphans, lockMessagesFor, rowLocks } from './claims.ts';
 import type { Db } from './dialect.ts';
 import type { MessageRow } from './message-store.ts';
 import {
@@ -150,78 +150,121 @@ async function postgresInsertCallbacks(
 }
 
 /**
- * Applies up to `limit` stored status callbacks in one transaction, in arrival order.
+ * Applies up to `limit` fresh stored status callbacks in one transaction, in arrival order.
  * Each finds its message by our id (`mid`) or else by the provider SID. Status only moves
  * to a higher rank (`read` only over `delivered`); a repeat or a late, lower status changes
  * nothing but is marked applied. A callback with no message is kept as an orphan (never
- * lost) and matched again once it is `orphanRetryAfterMs` old and its message exists.
+ * lost), which `rematchOrphans` matches again once its message exists.
  * On PostgreSQL several processes can apply side by side (SKIP LOCKED).
  */
 export async function applyCallbackEvents(
   db: Db,
-  args: { limit: number; now: number; orphanRetryAfterMs: number },
+  args: { limit: number; now: number },
 ): Promise<ApplyCallbacksResult> {
   const locks = rowLocks(db);
   return db.kysely.transaction().execute(async (trx) => {
     const events = await claimCallbacks(trx, locks, args);
-    if (events.length === 0) return { applied: 0, orphaned: 0, transitions: [] };
-    const ids = unique(events.flatMap((e) => (e.message_id === null ? [] : [e.message_id])));
-    const sids = unique(events.map((e) => e.provider_sid));
-    const messages = await lockMessagesFor(trx, locks, { ids, sids });
-    const byId = new Map(messages.map((m) => [m.id, { ...m }]));
-    const bySid = new Map<string, MessageRow>();
-    for (const m of byId.values()) if (m.provider_sid !== null) bySid.set(m.provider_sid, m);
-
-    const orphans: number[] = [];
-    const applied: number[] = [];
-    const groups = new Map<string, CallbackEventRow[]>();
-    for (const e of events) {
-      const m = (e.message_id === null ? undefined : byId.get(e.message_id)) ?? bySid.get(e.provider_sid);
-      if (!m) {
-        orphans.push(e.id);
-        continue;
-      }
-      const group = groups.get(m.id);
-      if (group) group.push(e);
-      else groups.set(m.id, [e]);
-    }
-
-    const transitions: CallbackTransition[] = [];
-    for (const [id, group] of groups) {
-      const m = byId.get(id)!;
-      for (const e of group) {
-        const t = await applyOne(trx, m, e, bySid, args.now);
-        if (t) transitions.push(t);
-        applied.push(e.id);
-      }
-    }
-
-    if (transitions.length > 0) {
-      await trx
-        .insertInto('message_events')
-        .values(
-          transitions.map((t) => ({
-            message_id: t.messageId,
-            status: t.to,
-            at: t.at,
-            provider_error_code: t.providerErrorCode,
-            source: 'callback',
-          })),
-        )
-        .execute();
-    }
-    if (applied.length > 0) {
-      await trx
-        .updateTable('callback_events')
-        .set({ applied_at: args.now, orphan: 0 })
-        .where('id', 'in', applied)
-        .execute();
-    }
-    if (orphans.length > 0) {
-      await trx.updateTable('callback_events').set({ orphan: 1 }).where('id', 'in', orphans).execute();
-    }
-    return { applied: applied.length, orphaned: orphans.length, transitions };
+    return applyClaimed(trx, locks, events, args.now, true);
   });
+}
+
+/** What one page of `rematchOrphans` did. */
+export interface RematchOrphansResult extends ApplyCallbacksResult {
+  /** Where the next page starts (the last orphan read), or null once a page came back short: the pass is done. */
+  nextAfterId: number | null;
+}
+
+/**
+ * Applies the orphans of one page (after `afterId`, at most `limit`, each at least
+ * `orphanRetryAfterMs` old) whose message now exists; the others stay orphans unchanged.
+ * Paging bounds each transaction however many orphans pile up (callbacks for messages this
+ * gateway never had, or whose rows were deleted).
+ */
+export async function rematchOrphans(
+  db: Db,
+  args: { afterId: number; limit: number; now: number; orphanRetryAfterMs: number },
+): Promise<RematchOrphansResult> {
+  const locks = rowLocks(db);
+  return db.kysely.transaction().execute(async (trx) => {
+    const events = await claimOrphans(trx, locks, {
+      afterId: args.afterId,
+      limit: args.limit,
+      receivedBy: args.now - args.orphanRetryAfterMs,
+    });
+    const result = await applyClaimed(trx, locks, events, args.now, false);
+    const nextAfterId = events.length < args.limit ? null : events[events.length - 1]!.id;
+    return { ...result, nextAfterId };
+  });
+}
+
+/**
+ * Applies claimed events to their messages. Events that match no message become orphans
+ * (`markOrphans`: fresh events) or stay orphans (a page of orphans, already marked).
+ */
+async function applyClaimed(
+  trx: Transaction<Database>,
+  locks: boolean,
+  events: CallbackEventRow[],
+  now: number,
+  markOrphans: boolean,
+): Promise<ApplyCallbacksResult> {
+  if (events.length === 0) return { applied: 0, orphaned: 0, transitions: [] };
+  const ids = unique(events.flatMap((e) => (e.message_id === null ? [] : [e.message_id])));
+  const sids = unique(events.map((e) => e.provider_sid));
+  const messages = await lockMessagesFor(trx, locks, { ids, sids });
+  const byId = new Map(messages.map((m) => [m.id, { ...m }]));
+  const bySid = new Map<string, MessageRow>();
+  for (const m of byId.values()) if (m.provider_sid !== null) bySid.set(m.provider_sid, m);
+
+  const orphans: number[] = [];
+  const applied: number[] = [];
+  const groups = new Map<string, CallbackEventRow[]>();
+  for (const e of events) {
+    const m = (e.message_id === null ? undefined : byId.get(e.message_id)) ?? bySid.get(e.provider_sid);
+    if (!m) {
+      orphans.push(e.id);
+      continue;
+    }
+    const group = groups.get(m.id);
+    if (group) group.push(e);
+    else groups.set(m.id, [e]);
+  }
+
+  const transitions: CallbackTransition[] = [];
+  for (const [id, group] of groups) {
+    const m = byId.get(id)!;
+    for (const e of group) {
+      const t = await applyOne(trx, m, e, bySid, now);
+      if (t) transitions.push(t);
+      applied.push(e.id);
+    }
+  }
+
+  if (transitions.length > 0) {
+    await trx
+      .insertInto('message_events')
+      .values(
+        transitions.map((t) => ({
+          message_id: t.messageId,
+          status: t.to,
+          at: t.at,
+          provider_error_code: t.providerErrorCode,
+          source: 'callback',
+        })),
+      )
+      .execute();
+  }
+  if (applied.length > 0) {
+    await trx
+      .updateTable('callback_events')
+      .set({ applied_at: now, orphan: 0 })
+      .where('id', 'in', applied)
+      .execute();
+  }
+  if (markOrphans && orphans.length > 0) {
+    await trx.updateTable('callback_events').set({ orphan: 1 }).where('id', 'in', orphans).execute();
+  }
+  return { applied: applied.length, orphaned: orphans.length, transitions };
 }
 
 /** Callbacks kept aside because no message matched them (yet). */

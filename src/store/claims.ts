@@ -85,38 +85,44 @@ export async function lockPacingRows(
 }
 
 /**
- * Takes up to `limit` unapplied status callbacks in arrival order. Fresh events come first
- * in line with orphans whose message has since appeared (re-matched only once they are
- * `orphanRetryAfterMs` old). An orphan that still matches nothing is not taken, so it never
- * spins the applier. On PostgreSQL, SKIP LOCKED lets several appliers work side by side.
+ * Takes up to `limit` fresh (not yet orphaned) unapplied status callbacks in arrival order.
+ * On PostgreSQL, SKIP LOCKED lets several appliers work side by side.
  */
 export async function claimCallbacks(
   trx: Transaction<Database>,
   locks: boolean,
-  args: { limit: number; now: number; orphanRetryAfterMs: number },
+  args: { limit: number },
 ): Promise<CallbackEventRow[]> {
   return trx
     .selectFrom('callback_events as ce')
     .selectAll('ce')
-    .where('ce.applied_at', 'is', null)
     .where('ce.kind', '=', 'status')
-    .where((eb) =>
-      eb.or([
-        eb('ce.orphan', '=', 0),
-        eb.and([
-          eb('ce.received_at', '<=', args.now - args.orphanRetryAfterMs),
-          eb.or([
-            eb.exists(eb.selectFrom('messages as m').select('m.seq').whereRef('m.id', '=', 'ce.message_id')),
-            eb.exists(
-              eb
-                .selectFrom('messages as m')
-                .select('m.seq')
-                .whereRef('m.provider_sid', '=', 'ce.provider_sid'),
-            ),
-          ]),
-        ]),
-      ]),
-    )
+    .where('ce.orphan', '=', 0)
+    .where('ce.applied_at', 'is', null)
+    .orderBy('ce.id')
+    .limit(args.limit)
+    .$if(locks, (q) => q.forUpdate('ce').skipLocked())
+    .execute();
+}
+
+/**
+ * Takes the next page of orphans (status callbacks that matched no message) after `afterId`,
+ * in arrival order, of those received by `receivedBy`. A page reads at most `limit` rows
+ * however many orphans are kept, so matching them again costs a bounded time per pass.
+ */
+export async function claimOrphans(
+  trx: Transaction<Database>,
+  locks: boolean,
+  args: { afterId: number; limit: number; receivedBy: number },
+): Promise<CallbackEventRow[]> {
+  return trx
+    .selectFrom('callback_events as ce')
+    .selectAll('ce')
+    .where('ce.kind', '=', 'status')
+    .where('ce.orphan', '=', 1)
+    .where('ce.applied_at', 'is', null)
+    .where('ce.id', '>', args.afterId)
+    .where('ce.received_at', '<=', args.receivedBy)
     .orderBy('ce.id')
     .limit(args.limit)
     .$if(locks, (q) => q.forUpdate('ce').skipLocked())

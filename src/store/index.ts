@@ -10,6 +10,8 @@ export {
   insertCallbackEvents,
   messageStatusFor,
   type NewCallbackEvent,
+  type RematchOrphansResult,
+  rematchOrphans,
 } from './callback-store.ts';
 export type { Db, DialectName } from './dialect.ts';
 export { parseDatabaseUrl } from './dialect.ts';

@@ -5,6 +5,7 @@ import { policySchema } from './migrations/002-policy.ts';
 import { providerSidIndex } from './migrations/003-provider-sid-index.ts';
 import { callbacksByKind } from './migrations/004-callbacks-by-kind.ts';
 import { orderIndexPending } from './migrations/005-order-index-pending.ts';
+import { unappliedByOrphan } from './migrations/006-unapplied-by-orphan.ts';
 
 /** Versioned migrations, in order. Never edit one that has landed: add the next. */
 function migrations(db: Db): Record<string, Migration> {
@@ -14,6 +15,7 @@ function migrations(db: Db): Record<string, Migration> {
     '003-provider-sid-index': providerSidIndex(db.dialect),
     '004-callbacks-by-kind': callbacksByKind(db.dialect),
     '005-order-index-pending': orderIndexPending(db.dialect),
+    '006-unapplied-by-orphan': unappliedByOrphan(db.dialect),
   };
 }
 

@@ -356,8 +356,9 @@ export async function applyInboundEvents(
     const events = await trx
       .selectFrom('callback_events')
       .select(['id', 'params', 'received_at'])
-      .where('applied_at', 'is', null)
       .where('kind', '=', 'inbound')
+      .where('orphan', '=', 0) // never set for inbound; it keeps the scan on one range of the index
+      .where('applied_at', 'is', null)
       .orderBy('id')
       .limit(args.limit)
       .$if(db.dialect === 'postgres', (q) => q.forUpdate().skipLocked())
