@@ -128,6 +128,14 @@ describe.each(backends())('callback applier on $name', (backend) => {
     }
   });
 
+  /** Waits until the applier has kept the callbacks of these SIDs aside as orphans. */
+  const untilOrphaned = (sids: string[]) =>
+    waitFor(
+      () =>
+        db.kysely.selectFrom('callback_events').select('orphan').where('provider_sid', 'in', sids).execute(),
+      (rows) => rows.length === sids.length && rows.every((r) => r.orphan === 1),
+    );
+
   it('re-matches an orphan on a later cycle once its message exists and it is old enough', async () => {
     const sid = newSid();
     let now = T0;
@@ -138,15 +146,7 @@ describe.each(backends())('callback applier on $name', (backend) => {
       { intervalMs: 60_000, batch: 50, orphanRetryAfterMs: 5_000 },
     );
     try {
-      await waitFor(
-        () =>
-          db.kysely
-            .selectFrom('callback_events')
-            .select('orphan')
-            .where('provider_sid', '=', sid)
-            .executeTakeFirst(),
-        (r) => r?.orphan === 1,
-      );
+      await untilOrphaned([sid]);
       const [m] = await submitted(1);
       await db.kysely.updateTable('messages').set({ provider_sid: sid }).where('id', '=', m!.id).execute();
       now = T0 + 6_000;
@@ -173,15 +173,7 @@ describe.each(backends())('callback applier on $name', (backend) => {
       { intervalMs: 5, batch: 2, orphanRetryAfterMs: 1_000 },
     );
     try {
-      await waitFor(
-        () =>
-          db.kysely
-            .selectFrom('callback_events')
-            .select('orphan')
-            .where('provider_sid', 'in', sids)
-            .execute(),
-        (rows) => rows.length === 7 && rows.every((r) => r.orphan === 1),
-      );
+      await untilOrphaned(sids);
       // The last one's message appears; earlier orphans (of this test and others) never match.
       const [m] = await submitted(1);
       await db.kysely
