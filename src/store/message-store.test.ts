@@ -1,7 +1,7 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { backends, useTestDatabase } from '../../test/support/databases.ts';
 import { testMessage } from '../../test/support/messages.ts';
-import { insertMessages } from './message-store.ts';
+import { insertMessages, listMessages } from './message-store.ts';
 
 const T0 = 1_700_000_000_000;
 
@@ -75,5 +75,22 @@ describe.each(backends())('message insert on $name', (backend) => {
       ['created', id(5), seqOf.get(id(5))],
       ['replay', id(2), seqOf.get(id(2))],
     ]);
+  });
+
+  it('lists from the background connection when there is one, seeing what was just written', async () => {
+    const id = (n: number) => `msg_list${String(n).padStart(28, '0')}`;
+    const recipient = '+14155550777';
+    await insertMessages(store.db, [
+      testMessage(id(1), T0, { tenantId: 'list-t', recipient }),
+      testMessage(id(2), T0, { tenantId: 'list-t' }),
+      testMessage(id(3), T0, { tenantId: 'list-t', recipient }),
+    ]);
+    const offThread = store.db.readOffThread ? vi.spyOn(store.db, 'readOffThread') : null;
+    const rows = await listMessages(store.db, 'list-t', { recipient, limit: 10 });
+    expect(rows.map((r) => r.id)).toEqual([id(3), id(1)]);
+    // On a SQLite file a filter walking a tenant's history stalls no request.
+    expect(offThread === null).toBe(backend.name === 'postgres');
+    if (offThread) expect(offThread).toHaveBeenCalledTimes(1);
+    offThread?.mockRestore();
   });
 });

@@ -1,5 +1,5 @@
 import type { Selectable } from 'kysely';
-import type { Db } from './dialect.ts';
+import { type Db, readRows } from './dialect.ts';
 import { postgresInsert } from './postgres/insert-messages.ts';
 import type { AttemptsTable, MessageEventsTable, MessagesTable } from './schema.ts';
 import { sqliteInsert } from './sqlite/insert-messages.ts';
@@ -213,7 +213,9 @@ export async function listMessages(db: Db, tenantId: string, f: MessageFilter): 
   if (f.purpose) q = q.where('purpose', '=', f.purpose);
   if (f.correlationId) q = q.where('correlation_id', '=', f.correlationId);
   if (f.beforeSeq !== undefined) q = q.where('seq', '<', f.beforeSeq);
-  return q.orderBy('seq', 'desc').limit(f.limit).execute();
+  // A filter that matches few of a tenant's messages walks its history (60-80 ms per 150,000
+  // messages on SQLite): off the event loop, so a listing never holds up intake or callbacks.
+  return readRows(db, q.orderBy('seq', 'desc').limit(f.limit).compile());
 }
 
 /**

@@ -1,6 +1,6 @@
 import { type CompiledQuery, sql, type Transaction } from 'kysely';
 import { claimDue, lockPacingRows, rowLocks } from './claims.ts';
-import type { Db } from './dialect.ts';
+import { type Db, readRows } from './dialect.ts';
 import type { MessageRow } from './message-store.ts';
 import { readStickySenders, writeStickySenders } from './policy-store.ts';
 import { postgresRecordOutcomes, postgresStartAttempts } from './postgres/dispatch-writes.ts';
@@ -253,12 +253,7 @@ export async function queueStats(db: Db, now: number): Promise<QueueStats> {
     .where(QUEUED)
     .where('next_attempt_at', '<=', now)
     .compile();
-  const first = async <R>(query: CompiledQuery<R>): Promise<R | undefined> => {
-    const rows = db.readOffThread
-      ? await db.readOffThread<R>(query.sql, query.parameters as readonly (string | number | null)[])
-      : (await db.kysely.executeQuery(query)).rows;
-    return rows[0];
-  };
+  const first = async <R>(query: CompiledQuery<R>): Promise<R | undefined> => (await readRows(db, query))[0];
   const [depth, due, inFlight] = await Promise.all([
     first(count(QUEUED)),
     first(oldest),
