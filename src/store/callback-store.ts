@@ -186,13 +186,13 @@ export async function rematchOrphans(
 ): Promise<RematchOrphansResult> {
   const locks = rowLocks(db);
   return db.kysely.transaction().execute(async (trx) => {
-    const events = await claimOrphans(trx, locks, {
-      afterId: args.afterId,
-      limit: args.limit,
-      receivedBy: args.now - args.orphanRetryAfterMs,
-    });
+    const page = await claimOrphans(trx, locks, { afterId: args.afterId, limit: args.limit });
+    // Too young ones wait for the next pass; filtered here, not in the query, so that a burst
+    // of young orphans is not walked in full to fill a page.
+    const receivedBy = args.now - args.orphanRetryAfterMs;
+    const events = page.filter((e) => Number(e.received_at) <= receivedBy);
     const result = await applyClaimed(trx, locks, events, args.now, false);
-    const nextAfterId = events.length < args.limit ? null : events[events.length - 1]!.id;
+    const nextAfterId = page.length < args.limit ? null : page[page.length - 1]!.id;
     return { ...result, nextAfterId };
   });
 }

@@ -107,13 +107,13 @@ export async function claimCallbacks(
 
 /**
  * Takes the next page of orphans (status callbacks that matched no message) after `afterId`,
- * in arrival order, of those received by `receivedBy`. A page reads at most `limit` rows
- * however many orphans are kept, so matching them again costs a bounded time per pass.
+ * in arrival order. A page reads at most `limit` rows however many orphans are kept, so
+ * matching them again costs a bounded time per pass.
  */
 export async function claimOrphans(
   trx: Transaction<Database>,
   locks: boolean,
-  args: { afterId: number; limit: number; receivedBy: number },
+  args: { afterId: number; limit: number },
 ): Promise<CallbackEventRow[]> {
   return trx
     .selectFrom('callback_events as ce')
@@ -122,7 +122,6 @@ export async function claimOrphans(
     .where('ce.orphan', '=', 1)
     .where('ce.applied_at', 'is', null)
     .where('ce.id', '>', args.afterId)
-    .where('ce.received_at', '<=', args.receivedBy)
     .orderBy('ce.id')
     .limit(args.limit)
     .$if(locks, (q) => q.forUpdate('ce').skipLocked())
