@@ -1,7 +1,12 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 /** Queue figures the metrics read at scrape time. */
-export type QueueStatsSource = () => Promise<{ depth: number; oldestDueAt: number | null; inFlight: number }>;
+export type QueueStatsSource = () => Promise<{
+  depth: number;
+  oldestDueAt: number | null;
+  inFlight: number;
+  keptAside: number;
+}>;
 
 /** The gateway's Prometheus metrics, in their own registry (no global state). */
 export interface Metrics {
@@ -20,14 +25,23 @@ export interface Metrics {
   reconciliations: Counter<'result'>;
 }
 
-/** Creates the metrics; `queueStats` feeds `queue_depth` and `queue_lag_seconds` at scrape time. */
+/** Creates the metrics; `queueStats` feeds the queue gauges and `sb_callbacks_kept_aside` at scrape time. */
 export function createMetrics(queueStats?: QueueStatsSource, now: () => number = Date.now): Metrics {
   const registry = new Registry();
-  let cached: { at: number; value: Awaited<ReturnType<QueueStatsSource>> } | null = null;
+  let cached: { at: number; value: ReturnType<QueueStatsSource> } | null = null;
   const stats = async () => {
-    if (!queueStats) return { depth: 0, oldestDueAt: null, inFlight: 0 };
-    // Scrapes from several collectors share one query per second.
-    if (!cached || now() - cached.at > 1000) cached = { at: now(), value: await queueStats() };
+    if (!queueStats) return { depth: 0, oldestDueAt: null, inFlight: 0, keptAside: 0 };
+    // The gauges of one scrape collect at the same time, and scrapes within a second share
+    // one read: the promise is cached, not its value (caching the value, every gauge of a
+    // scrape missed the cache and ran the queries again: four scans of a deep queue).
+    if (!cached || now() - cached.at > 1000) {
+      const value = queueStats();
+      cached = { at: now(), value };
+      // A failed read is not kept: the next collect tries again.
+      value.catch(() => {
+        if (cached?.value === value) cached = null;
+      });
+    }
     return cached.value;
   };
   new Gauge({
@@ -53,6 +67,14 @@ export function createMetrics(queueStats?: QueueStatsSource, now: () => number =
     registers: [registry],
     async collect() {
       this.set((await stats()).inFlight);
+    },
+  });
+  new Gauge({
+    name: 'sb_callbacks_kept_aside',
+    help: 'Status callbacks that matched no message yet, kept aside and matched again a page at a time (growing: callbacks for messages this gateway does not have)',
+    registers: [registry],
+    async collect() {
+      this.set((await stats()).keptAside);
     },
   });
   const latencyBuckets = [0.25, 0.5, 1, 2, 3, 5, 8, 13, 21, 34, 60, 120, 300];

@@ -1,6 +1,6 @@
 import type { Insertable, Selectable, Transaction, Updateable } from 'kysely';
 import { claimCallbacks, claimOrphans, lockMessagesFor, rowLocks } from './claims.ts';
-import type { Db } from './dialect.ts';
+import { type Db, readRows } from './dialect.ts';
 import type { MessageRow } from './message-store.ts';
 import {
   type CallbackEventsTable,
@@ -267,15 +267,19 @@ async function applyClaimed(
   return { applied: applied.length, orphaned: orphans.length, transitions };
 }
 
-/** Callbacks kept aside because no message matched them (yet). */
+/**
+ * Callbacks kept aside because no message matched them (yet): one range of the unapplied
+ * index, counted off the event loop on SQLite (`readRows`).
+ */
 export async function countOrphans(db: Db): Promise<number> {
-  const row = await db.kysely
+  const query = db.kysely
     .selectFrom('callback_events')
     .select((eb) => eb.fn.countAll<number>().as('n'))
     .where('kind', '=', 'status')
     .where('orphan', '=', 1)
     .where('applied_at', 'is', null)
-    .executeTakeFirst();
+    .compile();
+  const [row] = await readRows(db, query);
   return Number(row?.n ?? 0);
 }
 

@@ -3,6 +3,7 @@ import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { backends, useTestDatabase } from '../../test/support/databases.ts';
 import { testMessage } from '../../test/support/messages.ts';
+import { applyCallbackEvents, insertCallbackEvents } from './callback-store.ts';
 import { claimDueStatement } from './claims.ts';
 import { getHistory, insertMessages, type MessageRow } from './message-store.ts';
 import {
@@ -312,6 +313,21 @@ describe.each(backends())('dispatch writes on $name', (backend) => {
     // Due by T0 + 250: the messages created at T0, T0 + 100 and T0 + 200; the oldest is T0's.
     expect(stats.oldestDueAt).toBe(T0);
     expect((await queueStats(store.db, T0 - 1)).oldestDueAt).toBeNull();
+
+    // A status callback that matches no message is counted once it is kept aside.
+    await insertCallbackEvents(store.db, [
+      {
+        kind: 'status',
+        providerSid: newSid(),
+        messageId: 'msg_nobody',
+        status: 'delivered',
+        errorCode: null,
+        params: {},
+        receivedAt: T0,
+      },
+    ]);
+    await applyCallbackEvents(store.db, { limit: 50, now: T0 + 1 });
+    expect((await queueStats(store.db, T0 + 250)).keptAside).toBe(stats.keptAside + 1);
   });
 
   it('probes the in-order index, which holds only queued and sending messages', async () => {

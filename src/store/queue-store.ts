@@ -1,4 +1,5 @@
 import { type CompiledQuery, sql, type Transaction } from 'kysely';
+import { countOrphans } from './callback-store.ts';
 import { claimDue, lockPacingRows, rowLocks } from './claims.ts';
 import { type Db, readRows } from './dialect.ts';
 import type { MessageRow } from './message-store.ts';
@@ -227,16 +228,18 @@ export async function recordOutcomes(db: Db, outcomes: DispatchOutcome[]): Promi
   else await postgresRecordOutcomes(db, outcomes);
 }
 
-/** What `queue_depth`, `queue_lag_seconds` and `queue_in_flight` report. */
+/** What `queue_depth`, `queue_lag_seconds`, `queue_in_flight` and `sb_callbacks_kept_aside` report. */
 export interface QueueStats {
   depth: number;
   oldestDueAt: number | null;
   inFlight: number;
+  /** Status callbacks that matched no message yet (kept aside, matched again later). */
+  keptAside: number;
 }
 
 /**
- * Queue figures for metrics and autoscaling: depth, the age of the oldest due message, and
- * the messages in flight. Counting a deep queue is a scan of the due index (~0.4 s for a million
+ * Queue figures for metrics and autoscaling: depth, the age of the oldest due message, the
+ * messages in flight, and the status callbacks kept aside. Counting a deep queue is a scan of the due index (~0.4 s for a million
  * rows on SQLite), so on SQLite the same queries, compiled, run on the background connection,
  * off the event loop.
  */
@@ -254,15 +257,17 @@ export async function queueStats(db: Db, now: number): Promise<QueueStats> {
     .where('next_attempt_at', '<=', now)
     .compile();
   const first = async <R>(query: CompiledQuery<R>): Promise<R | undefined> => (await readRows(db, query))[0];
-  const [depth, due, inFlight] = await Promise.all([
+  const [depth, due, inFlight, keptAside] = await Promise.all([
     first(count(QUEUED)),
     first(oldest),
     first(count(SENDING)),
+    countOrphans(db),
   ]);
   return {
     depth: Number(depth?.n ?? 0),
     oldestDueAt: due?.t == null ? null : Number(due.t),
     inFlight: Number(inFlight?.n ?? 0),
+    keptAside,
   };
 }
 
