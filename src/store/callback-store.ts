@@ -1,5 +1,5 @@
 import type { Insertable, Selectable, Transaction, Updateable } from 'kysely';
-import { claimCallbacks, claimOrphans, lockMessagesFor, rowLocks } from './claims.ts';
+import { claimCallbacks, lockMessagesFor, rowLocks } from './claims.ts';
 import { type Db, readRows } from './dialect.ts';
 import type { MessageRow } from './message-store.ts';
 import {
@@ -163,8 +163,8 @@ export async function applyCallbackEvents(
 ): Promise<ApplyCallbacksResult> {
   const locks = rowLocks(db);
   return db.kysely.transaction().execute(async (trx) => {
-    const events = await claimCallbacks(trx, locks, args);
-    return applyClaimed(trx, locks, events, args.now, true);
+    const events = await claimCallbacks(trx, locks, { orphan: 0, afterId: 0, limit: args.limit });
+    return applyClaimed(trx, locks, events, args.now);
   });
 }
 
@@ -186,27 +186,26 @@ export async function rematchOrphans(
 ): Promise<RematchOrphansResult> {
   const locks = rowLocks(db);
   return db.kysely.transaction().execute(async (trx) => {
-    const page = await claimOrphans(trx, locks, { afterId: args.afterId, limit: args.limit });
+    const page = await claimCallbacks(trx, locks, { orphan: 1, afterId: args.afterId, limit: args.limit });
     // Too young ones wait for the next pass; filtered here, not in the query, so that a burst
     // of young orphans is not walked in full to fill a page.
     const receivedBy = args.now - args.orphanRetryAfterMs;
     const events = page.filter((e) => Number(e.received_at) <= receivedBy);
-    const result = await applyClaimed(trx, locks, events, args.now, false);
+    const result = await applyClaimed(trx, locks, events, args.now);
     const nextAfterId = page.length < args.limit ? null : page[page.length - 1]!.id;
     return { ...result, nextAfterId };
   });
 }
 
 /**
- * Applies claimed events to their messages. Events that match no message become orphans
- * (`markOrphans`: fresh events) or stay orphans (a page of orphans, already marked).
+ * Applies claimed events to their messages. Events that match no message are kept aside as
+ * orphans (those already kept aside stay as they are, unwritten).
  */
 async function applyClaimed(
   trx: Transaction<Database>,
   locks: boolean,
   events: CallbackEventRow[],
   now: number,
-  markOrphans: boolean,
 ): Promise<ApplyCallbacksResult> {
   if (events.length === 0) return { applied: 0, orphaned: 0, transitions: [] };
   const ids = unique(events.flatMap((e) => (e.message_id === null ? [] : [e.message_id])));
@@ -216,13 +215,15 @@ async function applyClaimed(
   const bySid = new Map<string, MessageRow>();
   for (const m of byId.values()) if (m.provider_sid !== null) bySid.set(m.provider_sid, m);
 
-  const orphans: number[] = [];
+  let orphaned = 0;
+  const newOrphans: number[] = [];
   const applied: number[] = [];
   const groups = new Map<string, CallbackEventRow[]>();
   for (const e of events) {
     const m = (e.message_id === null ? undefined : byId.get(e.message_id)) ?? bySid.get(e.provider_sid);
     if (!m) {
-      orphans.push(e.id);
+      orphaned++;
+      if (e.orphan === 0) newOrphans.push(e.id);
       continue;
     }
     const group = groups.get(m.id);
@@ -261,10 +262,10 @@ async function applyClaimed(
       .where('id', 'in', applied)
       .execute();
   }
-  if (markOrphans && orphans.length > 0) {
-    await trx.updateTable('callback_events').set({ orphan: 1 }).where('id', 'in', orphans).execute();
+  if (newOrphans.length > 0) {
+    await trx.updateTable('callback_events').set({ orphan: 1 }).where('id', 'in', newOrphans).execute();
   }
-  return { applied: applied.length, orphaned: orphans.length, transitions };
+  return { applied: applied.length, orphaned, transitions };
 }
 
 /**

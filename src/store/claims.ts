@@ -85,41 +85,22 @@ export async function lockPacingRows(
 }
 
 /**
- * Takes up to `limit` fresh (not yet orphaned) unapplied status callbacks in arrival order.
- * On PostgreSQL, SKIP LOCKED lets several appliers work side by side.
+ * Takes up to `limit` unapplied status callbacks after `afterId`, in arrival order: fresh
+ * ones (`orphan: 0`), or a page of those kept aside because they matched no message
+ * (`orphan: 1`). Each is one range of the index `callbacks_unapplied`, so a page reads at
+ * most `limit` rows however many orphans are kept. On PostgreSQL, SKIP LOCKED lets several
+ * appliers work side by side.
  */
 export async function claimCallbacks(
   trx: Transaction<Database>,
   locks: boolean,
-  args: { limit: number },
+  args: { orphan: 0 | 1; afterId: number; limit: number },
 ): Promise<CallbackEventRow[]> {
   return trx
     .selectFrom('callback_events as ce')
     .selectAll('ce')
     .where('ce.kind', '=', 'status')
-    .where('ce.orphan', '=', 0)
-    .where('ce.applied_at', 'is', null)
-    .orderBy('ce.id')
-    .limit(args.limit)
-    .$if(locks, (q) => q.forUpdate('ce').skipLocked())
-    .execute();
-}
-
-/**
- * Takes the next page of orphans (status callbacks that matched no message) after `afterId`,
- * in arrival order. A page reads at most `limit` rows however many orphans are kept, so
- * matching them again costs a bounded time per pass.
- */
-export async function claimOrphans(
-  trx: Transaction<Database>,
-  locks: boolean,
-  args: { afterId: number; limit: number },
-): Promise<CallbackEventRow[]> {
-  return trx
-    .selectFrom('callback_events as ce')
-    .selectAll('ce')
-    .where('ce.kind', '=', 'status')
-    .where('ce.orphan', '=', 1)
+    .where('ce.orphan', '=', args.orphan)
     .where('ce.applied_at', 'is', null)
     .where('ce.id', '>', args.afterId)
     .orderBy('ce.id')

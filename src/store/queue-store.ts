@@ -239,9 +239,9 @@ export interface QueueStats {
 
 /**
  * Queue figures for metrics and autoscaling: depth, the age of the oldest due message, the
- * messages in flight, and the status callbacks kept aside. Counting a deep queue is a scan of the due index (~0.4 s for a million
- * rows on SQLite), so on SQLite the same queries, compiled, run on the background connection,
- * off the event loop.
+ * messages in flight, and the status callbacks kept aside. Counting a deep queue is a scan of
+ * the due index (~0.4 s for a million rows on SQLite), so on SQLite the same queries, compiled,
+ * run on the background connection, off the event loop.
  */
 export async function queueStats(db: Db, now: number): Promise<QueueStats> {
   const count = (state: typeof QUEUED) =>
