@@ -1,15 +1,13 @@
-import { randomBytes, randomUUID } from 'node:crypto';
-import { sql } from 'kysely';
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { newSid, statusEvent } from '../../test/support/callback-events.ts';
 import { backends, openTestDatabase } from '../../test/support/databases.ts';
 import { testMessage } from '../../test/support/messages.ts';
 import {
   applyCallbackEvents,
   callbackDedupeKey,
-  countOrphans,
   insertCallbackEvents,
   type NewCallbackEvent,
-  rematchOrphans,
 } from './callback-store.ts';
 import type { Db } from './dialect.ts';
 import { insertMessages } from './message-store.ts';
@@ -17,8 +15,6 @@ import { insertMessages } from './message-store.ts';
 const T0 = 1_700_000_000_000;
 
 const newMessage = (id: string) => testMessage(id, T0);
-
-const newSid = () => `SM${randomBytes(16).toString('hex')}`;
 
 describe.each(backends())('callback store on $name', (backend) => {
   let db: Db;
@@ -43,18 +39,8 @@ describe.each(backends())('callback store on $name', (backend) => {
     return { id, sid };
   }
 
-  function event(sid: string, status: string, over: Partial<NewCallbackEvent> = {}): NewCallbackEvent {
-    return {
-      kind: 'status',
-      providerSid: sid,
-      messageId: null,
-      status,
-      errorCode: null,
-      params: { MessageSid: sid, MessageStatus: status },
-      receivedAt: T0 + 1000,
-      ...over,
-    };
-  }
+  const event = (sid: string, status: string, over: Partial<NewCallbackEvent> = {}) =>
+    statusEvent(sid, status, T0 + 1000, over);
 
   /** Applies everything waiting; returns the totals. */
   async function applyAll(now = T0 + 60_000) {
@@ -200,122 +186,6 @@ describe.each(backends())('callback store on $name', (backend) => {
       status: 'undelivered',
       provider_error_code: 30003,
     });
-  });
-
-  it('indexes unapplied callbacks by kind, then orphan or not, so no poller walks what it does not take', async () => {
-    const { rows } = await sql<{ def: string }>`${
-      db.dialect === 'sqlite'
-        ? sql`select sql as def from sqlite_master where type = 'index' and name = 'callbacks_unapplied'`
-        : sql`select indexdef as def from pg_indexes where indexname = 'callbacks_unapplied'`
-    }`.execute(db.kysely);
-    expect(rows).toHaveLength(1);
-    const def = rows[0]!.def.replace(/\s+/g, ' ');
-    expect(def).toMatch(/\(kind, orphan, id\)/);
-    expect(def).toMatch(/WHERE \(?applied_at IS NULL\)?/i);
-    if (db.sqlite) {
-      // Each poller's question is one range of the index, in arrival order: the inbound poller
-      // never walks unapplied status callbacks, nor the status applier the orphans.
-      const plan = (query: string) =>
-        (db.sqlite!.prepare(`explain query plan ${query}`).all() as { detail: string }[])
-          .map((p) => p.detail)
-          .join('\n');
-      for (const [kind, orphan] of [
-        ['inbound', 0],
-        ['status', 0],
-        ['status', 1],
-      ] as const) {
-        const steps = plan(`select id from callback_events where kind = '${kind}' and orphan = ${orphan}
-                             and applied_at is null order by id limit 200`);
-        expect(steps).toContain('callbacks_unapplied (kind=? AND orphan=?)');
-        expect(steps).not.toContain('TEMP B-TREE');
-      }
-    }
-  });
-
-  it('keeps a callback for an unknown SID as an orphan and applies it once that message appears', async () => {
-    const sid = newSid();
-    const before = await countOrphans(db);
-    await insertCallbackEvents(db, [event(sid, 'delivered', { receivedAt: T0 })]);
-    expect(await applyCallbackEvents(db, { limit: 50, now: T0 + 100 })).toMatchObject({
-      applied: 0,
-      orphaned: 1,
-    });
-    expect(await countOrphans(db)).toBe(before + 1);
-    // Never taken again as a fresh callback: no hot loop.
-    expect(await applyCallbackEvents(db, { limit: 50, now: T0 + 60_000 })).toEqual({
-      applied: 0,
-      orphaned: 0,
-      transitions: [],
-    });
-    const rematch = (now: number) =>
-      rematchOrphans(db, { afterId: 0, limit: 50, now, orphanRetryAfterMs: 1000 });
-    // Matched again, still nothing: it stays an orphan, unchanged.
-    expect(await rematch(T0 + 60_000)).toMatchObject({ applied: 0, orphaned: before + 1, nextAfterId: null });
-
-    const id = `msg_${randomUUID()}`;
-    await insertMessages(db, [newMessage(id)]);
-    await db.kysely
-      .updateTable('messages')
-      .set({ status: 'submitted', status_rank: 2, provider_sid: sid })
-      .where('id', '=', id)
-      .execute();
-    // Too young to be matched again.
-    expect(await rematch(T0 + 500)).toMatchObject({ applied: 0 });
-    const r = await rematch(T0 + 2000);
-    expect(r).toMatchObject({ applied: 1 });
-    expect(r.transitions).toEqual([
-      { messageId: id, from: 'submitted', to: 'delivered', providerErrorCode: null, at: T0, createdAt: T0 },
-    ]);
-    expect(await countOrphans(db)).toBe(before);
-    expect(
-      await db.kysely
-        .selectFrom('callback_events')
-        .select(['orphan', 'applied_at'])
-        .where('provider_sid', '=', sid)
-        .executeTakeFirst(),
-    ).toEqual({ orphan: 0, applied_at: T0 + 2000 });
-    expect((await message(id)).status).toBe('delivered');
-  });
-
-  it('matches orphans again a page at a time, from where the last page ended', async () => {
-    const sids = Array.from({ length: 5 }, () => newSid());
-    await insertCallbackEvents(
-      db,
-      sids.map((sid) => event(sid, 'delivered', { receivedAt: T0 })),
-    );
-    await applyAll(T0 + 100);
-    // The fourth one's message appears.
-    const id = `msg_${randomUUID()}`;
-    await insertMessages(db, [newMessage(id)]);
-    await db.kysely
-      .updateTable('messages')
-      .set({ status: 'submitted', status_rank: 2, provider_sid: sids[3]! })
-      .where('id', '=', id)
-      .execute();
-    const ids = (
-      await db.kysely
-        .selectFrom('callback_events')
-        .select('id')
-        .where('provider_sid', 'in', sids)
-        .orderBy('id')
-        .execute()
-    ).map((r) => r.id);
-    // Start the pass just before these five (other tests' orphans come earlier).
-    let afterId = ids[0]! - 1;
-    const pages: { applied: number; nextAfterId: number | null }[] = [];
-    for (let k = 0; k < 3; k++) {
-      const r = await rematchOrphans(db, { afterId, limit: 2, now: T0 + 5_000, orphanRetryAfterMs: 1000 });
-      pages.push({ applied: r.applied, nextAfterId: r.nextAfterId });
-      if (r.nextAfterId === null) break;
-      afterId = r.nextAfterId;
-    }
-    // Two, then two (the fourth applied), then the last: a short page ends the pass.
-    expect(pages).toEqual([
-      { applied: 0, nextAfterId: ids[1] },
-      { applied: 1, nextAfterId: ids[3] },
-      { applied: 0, nextAfterId: null },
-    ]);
-    expect((await message(id)).status).toBe('delivered');
   });
 
   it('moves to read only after delivered', async () => {
