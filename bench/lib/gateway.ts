@@ -45,6 +45,8 @@ export interface GatewayLoopDelay {
   gcCount: number;
   gcMaxMs: number;
   gcTotalMs: number;
+  /** The same by kind (`minor`, `major`, `incremental`, `weakcb`). */
+  gcByKind: Record<string, { count: number; maxMs: number; totalMs: number }>;
 }
 
 /** What GET <statsUrl>/memory answers. */

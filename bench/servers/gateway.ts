@@ -9,7 +9,13 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createHistogram, monitorEventLoopDelay, PerformanceObserver, performance } from 'node:perf_hooks';
+import {
+  constants,
+  createHistogram,
+  monitorEventLoopDelay,
+  PerformanceObserver,
+  performance,
+} from 'node:perf_hooks';
 import { getHeapStatistics } from 'node:v8';
 import pino from 'pino';
 import { type GatewayConfigInput, gatewayConfigSchema, hashApiKey } from '../../src/config/index.ts';
@@ -69,14 +75,35 @@ subscribe('http.server.response.finish', (m) => {
   if (t0 !== undefined) serverTime.record(Math.max(1, Math.round((performance.now() - t0) * 1e6)));
 });
 // And its garbage-collection pauses, to tell a collector's pause from the gateway's own work.
-const gcPauses = { count: 0, maxMs: 0, totalMs: 0 };
+// By kind too: a scavenge's pause and a full collection's call for different cures.
+const GC_KINDS: Record<number, string> = {
+  [constants.NODE_PERFORMANCE_GC_MINOR]: 'minor',
+  [constants.NODE_PERFORMANCE_GC_MAJOR]: 'major',
+  [constants.NODE_PERFORMANCE_GC_INCREMENTAL]: 'incremental',
+  [constants.NODE_PERFORMANCE_GC_WEAKCB]: 'weakcb',
+};
+type GcTally = { count: number; maxMs: number; totalMs: number };
+const gcPauses: GcTally = { count: 0, maxMs: 0, totalMs: 0 };
+let gcByKind: Record<string, GcTally> = {};
+const tally = (t: GcTally, ms: number) => {
+  t.count++;
+  t.totalMs += ms;
+  t.maxMs = Math.max(t.maxMs, ms);
+};
 new PerformanceObserver((list) => {
   for (const entry of list.getEntries()) {
-    gcPauses.count++;
-    gcPauses.totalMs += entry.duration;
-    gcPauses.maxMs = Math.max(gcPauses.maxMs, entry.duration);
+    tally(gcPauses, entry.duration);
+    const detail = (entry as { detail?: { kind?: number } }).detail;
+    const kind = GC_KINDS[detail?.kind ?? -1] ?? 'other';
+    gcByKind[kind] ??= { count: 0, maxMs: 0, totalMs: 0 };
+    tally(gcByKind[kind], entry.duration);
   }
 }).observe({ entryTypes: ['gc'] });
+const roundTally = (t: GcTally) => ({
+  count: t.count,
+  maxMs: Math.round(t.maxMs * 100) / 100,
+  totalMs: Math.round(t.totalMs * 10) / 10,
+});
 /** Nanoseconds as milliseconds, two decimals. */
 const nsToMs = (ns: number) => Math.round(ns / 1e4) / 100;
 const stats = createServer((req, res) => {
@@ -97,12 +124,14 @@ const stats = createServer((req, res) => {
       gcCount: gcPauses.count,
       gcMaxMs: Math.round(gcPauses.maxMs * 100) / 100,
       gcTotalMs: Math.round(gcPauses.totalMs),
+      gcByKind: Object.fromEntries(Object.entries(gcByKind).map(([k, t]) => [k, roundTally(t)])),
     });
     if (req.url.includes('reset=1')) {
       loopDelay.reset();
       serverTime.reset();
       socketWait.reset();
       Object.assign(gcPauses, { count: 0, maxMs: 0, totalMs: 0 });
+      gcByKind = {};
     }
     res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
     res.end(body);
