@@ -1,16 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Db } from '../../src/store/index.ts';
+import { describe, expect, it } from 'vitest';
 import { backends } from '../support/databases.ts';
-import {
-  CA,
-  DE,
-  errorOf,
-  type IntakeApp,
-  inject,
-  startIntakeApp,
-  tableCounts,
-  US,
-} from './intake-harness.ts';
+import { CA, DE, errorOf, inject, tableCounts, US, useIntakeApp } from './intake-harness.ts';
 
 interface BatchItem {
   index: number;
@@ -20,17 +10,7 @@ interface BatchItem {
 }
 
 describe.each(backends())('intake batch on $name', (backend) => {
-  let db: Db;
-  let h: IntakeApp;
-  beforeAll(async () => {
-    db = await backend.open();
-    h = await startIntakeApp(db);
-  });
-  afterAll(async () => {
-    await h.close();
-    await db.close();
-    await backend.cleanup();
-  });
+  const h = useIntakeApp(backend);
 
   const batch = (messages: unknown[], headers: Record<string, string> = {}) =>
     inject(h.app, 'POST', '/v1/messages/batch', { messages }, headers);
@@ -42,7 +22,7 @@ describe.each(backends())('intake batch on $name', (backend) => {
       purpose: 'otp',
       idempotencyKey: 'b-prior',
     });
-    const before = await tableCounts(db);
+    const before = await tableCounts(h.db);
     const res = await batch([
       { to: US, body: 'one', purpose: 'transactional', idempotencyKey: 'b-1' },
       { to: US, body: 'two', purpose: 'nope' },
@@ -83,7 +63,7 @@ describe.each(backends())('intake batch on $name', (backend) => {
     expect(results[7]?.error).toMatchObject({ code: 'SB_INTAKE_INVALID_FIELD', field: 'extra' });
     expect(results[1]).not.toHaveProperty('message');
     expect(results[0]).not.toHaveProperty('error');
-    expect(await tableCounts(db)).toEqual({ messages: before.messages + 2, events: before.events });
+    expect(await tableCounts(h.db)).toEqual({ messages: before.messages + 2, events: before.events });
   });
 
   it('resolves a key repeated inside one batch like two requests: created, then replay or conflict', async () => {
@@ -95,7 +75,7 @@ describe.each(backends())('intake batch on $name', (backend) => {
   });
 
   it('accepts a full batch of 1000 messages', async () => {
-    const before = await tableCounts(db);
+    const before = await tableCounts(h.db);
     const messages = Array.from({ length: 1000 }, (_, i) => ({
       to: US,
       body: `bulk ${i}`,
@@ -107,25 +87,25 @@ describe.each(backends())('intake batch on $name', (backend) => {
     const results = res.json().results as BatchItem[];
     expect(results).toHaveLength(1000);
     expect(results.every((r, i) => r.index === i && r.status === 202)).toBe(true);
-    expect((await tableCounts(db)).messages).toBe(before.messages + 1000);
+    expect((await tableCounts(h.db)).messages).toBe(before.messages + 1000);
     // Sent again, every item is a replay.
     const again = (await batch(messages)).json().results as BatchItem[];
     expect(again.every((r) => r.status === 200)).toBe(true);
-    expect((await tableCounts(db)).messages).toBe(before.messages + 1000);
+    expect((await tableCounts(h.db)).messages).toBe(before.messages + 1000);
   });
 
   it('refuses more than 1000 messages with 400 SB_INTAKE_BATCH_TOO_LARGE and writes nothing', async () => {
-    const before = await tableCounts(db);
+    const before = await tableCounts(h.db);
     const res = await batch(
       Array.from({ length: 1001 }, () => ({ to: US, body: 'x', purpose: 'marketing' })),
     );
     expect(res.statusCode).toBe(400);
     expect(errorOf(res)).toMatchObject({ code: 'SB_INTAKE_BATCH_TOO_LARGE', field: 'messages' });
-    expect(await tableCounts(db)).toEqual(before);
+    expect(await tableCounts(h.db)).toEqual(before);
   });
 
   it('refuses a malformed envelope with 400 and the field', async () => {
-    const before = await tableCounts(db);
+    const before = await tableCounts(h.db);
     const cases: [unknown, string | undefined][] = [
       [{}, 'messages'],
       [{ messages: 'all' }, 'messages'],
@@ -141,14 +121,14 @@ describe.each(backends())('intake batch on $name', (backend) => {
     }
     const broken = await inject(h.app, 'POST', '/v1/messages/batch', '{"messages": [');
     expect(errorOf(broken).code).toBe('SB_INTAKE_INVALID_JSON');
-    expect(await tableCounts(db)).toEqual(before);
+    expect(await tableCounts(h.db)).toEqual(before);
   });
 
   it('refuses the Idempotency-Key header on a batch (keys go on each message)', async () => {
-    const before = await tableCounts(db);
+    const before = await tableCounts(h.db);
     const res = await batch([{ to: US, body: 'x', purpose: 'otp' }], { 'idempotency-key': 'whole-batch' });
     expect(res.statusCode).toBe(400);
     expect(errorOf(res)).toMatchObject({ code: 'SB_INTAKE_INVALID_FIELD', field: 'idempotencyKey' });
-    expect(await tableCounts(db)).toEqual(before);
+    expect(await tableCounts(h.db)).toEqual(before);
   });
 });

@@ -1,5 +1,6 @@
 import Fastify, { type FastifyInstance, type InjectOptions, type LightMyRequestResponse } from 'fastify';
 import pino, { type Logger } from 'pino';
+import { afterAll, beforeAll } from 'vitest';
 import { hashApiKey, type PoolConfig, poolSchema } from '../../src/config/index.ts';
 import {
   createIntake,
@@ -15,6 +16,7 @@ import {
   templatesSchema,
 } from '../../src/policy/index.ts';
 import type { Db } from '../../src/store/index.ts';
+import type { TestBackend } from '../support/databases.ts';
 
 export const KEY_A = 'sk_test_tenant_a_0123456789';
 export const KEY_B = 'sk_test_tenant_b_9876543210';
@@ -140,6 +142,44 @@ export async function startIntakeApp(
     close: async () => {
       await app.close();
       await intake.drain();
+    },
+  };
+}
+
+/** The intake app of one suite and its database (no `close`: the suite's hooks close both). */
+export type IntakeSuite = Omit<IntakeApp, 'close'> & { readonly db: Db };
+
+/**
+ * Opens a fresh database of the backend and the app on it before the enclosing suite's
+ * tests, and closes and drops them after; read the fields inside the tests.
+ */
+export function useIntakeApp(backend: TestBackend): IntakeSuite {
+  let opened: { db: Db; h: IntakeApp } | null = null;
+  beforeAll(async () => {
+    const db = await backend.open();
+    opened = { db, h: await startIntakeApp(db) };
+  });
+  afterAll(async () => {
+    await opened?.h.close();
+    await opened?.db.close();
+    await backend.cleanup();
+  });
+  const current = () => {
+    if (!opened) throw new Error('the intake app is open only inside tests');
+    return opened;
+  };
+  return {
+    get db() {
+      return current().db;
+    },
+    get app() {
+      return current().h.app;
+    },
+    get intake() {
+      return current().h.intake;
+    },
+    get clock() {
+      return current().h.clock;
     },
   };
 }
