@@ -262,6 +262,13 @@ try {
     gwMax.issued + half.requests.length,
     targetHalfRate,
   );
+  // The bare server at that rate too: what the host and the generator allow there.
+  const bareAtTarget = await paced(
+    'bare-form paced at half the target rate',
+    bareServer.info.url,
+    atTarget.requests,
+    targetHalfRate,
+  );
   await statsPool.close();
   // The ceiling again, after: it drifts between runs on a shared VM; the ratio uses the mean.
   const bareMaxAfter = await closedLoop(
@@ -313,6 +320,8 @@ try {
       target_half_rate_gc_max_ms: atTarget.loop.gcMaxMs,
       target_half_rate_cpu_us_per_callback: atTarget.cpuUsPerCallback,
       p99_target_met_at_target_half_rate: p99Under(atTarget.result),
+      target_half_rate_bare_p99_ms: round(bareAtTarget.p99, 2),
+      target_half_rate_generator_lateness_p99_ms: round(atTarget.result.lateP99, 2),
       bare_paced_p50_ms: round(barePaced.p50, 2),
       bare_paced_p99_ms: round(barePaced.p99, 2),
       // Whether the host let even the bare server answer within the target at this rate: when
