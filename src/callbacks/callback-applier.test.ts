@@ -1,21 +1,15 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { newSid, statusEvent } from '../../test/support/callback-events.ts';
 import { backends, openTestDatabase } from '../../test/support/databases.ts';
 import { testMessage } from '../../test/support/messages.ts';
 import { waitFor } from '../../test/support/sim-client.ts';
 import { createMetrics } from '../observability/index.ts';
-import {
-  type CallbackTransition,
-  type Db,
-  insertCallbackEvents,
-  insertMessages,
-  type NewCallbackEvent,
-} from '../store/index.ts';
+import { type CallbackTransition, type Db, insertCallbackEvents, insertMessages } from '../store/index.ts';
 import { startCallbackApplier } from './callback-applier.ts';
 
 const T0 = 1_700_000_000_000;
-const newSid = () => `SM${randomBytes(16).toString('hex')}`;
 
 function silentLogger() {
   return { error: vi.fn(), warn: vi.fn(), info: vi.fn(), debug: vi.fn() };
@@ -48,15 +42,7 @@ describe.each(backends())('callback applier on $name', (backend) => {
     return out;
   }
 
-  const event = (sid: string, status: string, receivedAt = T0 + 3000): NewCallbackEvent => ({
-    kind: 'status',
-    providerSid: sid,
-    messageId: null,
-    status,
-    errorCode: null,
-    params: {},
-    receivedAt,
-  });
+  const event = (sid: string, status: string, receivedAt = T0 + 3000) => statusEvent(sid, status, receivedAt);
 
   const statusesOf = async (ids: string[]) =>
     (await db.kysely.selectFrom('messages').select(['id', 'status']).where('id', 'in', ids).execute()).map(

@@ -1,7 +1,7 @@
-import { randomBytes } from 'node:crypto';
 import Fastify, { type FastifyInstance } from 'fastify';
 import twilio from 'twilio';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { newSid } from '../../test/support/callback-events.ts';
 import { backends, openTestDatabase } from '../../test/support/databases.ts';
 import type { Db } from '../store/index.ts';
 import { type CallbackRejectReason, callbackRoutes, keywordOf } from './callback-routes.ts';
@@ -10,8 +10,6 @@ const TOKEN = 'current-auth-token-0123456789';
 const OLD_TOKEN = 'previous-auth-token-987654321';
 const PUBLIC = 'https://gw.example.com';
 const NOW = 1_700_000_000_000;
-
-const newSid = () => `SM${randomBytes(16).toString('hex')}`;
 
 function statusParams(sid: string, status: string, extra: Record<string, string> = {}) {
   return {

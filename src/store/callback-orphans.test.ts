@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { newSid, statusEvent } from '../../test/support/callback-events.ts';
 import { backends, useTestDatabase } from '../../test/support/databases.ts';
 import { testMessage } from '../../test/support/messages.ts';
 import { applyCallbackEvents, countOrphans, insertCallbackEvents, rematchOrphans } from './callback-store.ts';
 import { insertMessages } from './message-store.ts';
+import { indexDefinition } from './schema-dump.ts';
 
 const T0 = 1_700_000_000_000;
 
@@ -19,13 +19,7 @@ describe.each(backends())('kept-aside callbacks on $name', (backend) => {
     store.db.kysely.selectFrom('messages').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
 
   it('indexes unapplied callbacks by kind, then orphan or not, so no poller walks what it does not take', async () => {
-    const { rows } = await sql<{ def: string }>`${
-      store.db.dialect === 'sqlite'
-        ? sql`select sql as def from sqlite_master where type = 'index' and name = 'callbacks_unapplied'`
-        : sql`select indexdef as def from pg_indexes where indexname = 'callbacks_unapplied'`
-    }`.execute(store.db.kysely);
-    expect(rows).toHaveLength(1);
-    const def = rows[0]!.def.replace(/\s+/g, ' ');
+    const def = await indexDefinition(store.db, 'callbacks_unapplied');
     expect(def).toMatch(/\(kind, orphan, id\)/);
     expect(def).toMatch(/WHERE \(?applied_at IS NULL\)?/i);
     if (store.db.sqlite) {

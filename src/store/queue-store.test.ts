@@ -1,6 +1,7 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
+import { newSid, statusEvent } from '../../test/support/callback-events.ts';
 import { backends, useTestDatabase } from '../../test/support/databases.ts';
 import { testMessage } from '../../test/support/messages.ts';
 import { applyCallbackEvents, insertCallbackEvents } from './callback-store.ts';
@@ -13,14 +14,13 @@ import {
   recordOutcomes,
   startAttempts,
 } from './queue-store.ts';
+import { indexDefinition } from './schema-dump.ts';
 
 const T0 = 1_700_000_000_000;
 const OWNER = 'worker-a';
 const SENDER = '+14155550100';
 
 const newMessage = (id: string) => testMessage(id, T0);
-
-const newSid = () => `SM${randomBytes(16).toString('hex')}`;
 
 describe.each(backends())('dispatch writes on $name', (backend) => {
   const store = useTestDatabase(backend);
@@ -316,29 +316,15 @@ describe.each(backends())('dispatch writes on $name', (backend) => {
 
     // A status callback that matches no message is counted once it is kept aside.
     await insertCallbackEvents(store.db, [
-      {
-        kind: 'status',
-        providerSid: newSid(),
-        messageId: 'msg_nobody',
-        status: 'delivered',
-        errorCode: null,
-        params: {},
-        receivedAt: T0,
-      },
+      statusEvent(newSid(), 'delivered', T0, { messageId: 'msg_nobody' }),
     ]);
     await applyCallbackEvents(store.db, { limit: 50, now: T0 + 1 });
     expect((await queueStats(store.db, T0 + 250)).keptAside).toBe(stats.keptAside + 1);
   });
 
   it('probes the in-order index, which holds only queued and sending messages', async () => {
-    const { rows } = await sql<{ def: string }>`${
-      backend.name === 'sqlite'
-        ? sql`select sql as def from sqlite_master where type = 'index' and name = 'messages_order'`
-        : sql`select indexdef as def from pg_indexes where indexname = 'messages_order'`
-    }`.execute(store.db.kysely);
-    expect(rows).toHaveLength(1);
     // Without the status condition the probe walked the recipient's whole history.
-    const def = rows[0]!.def.replace(/\s+/g, ' ');
+    const def = await indexDefinition(store.db, 'messages_order');
     expect(def).toMatch(/\(order_key, seq\)/);
     expect(def).toMatch(/status.*'queued'.*'sending'/);
 

@@ -15,6 +15,16 @@ export async function dumpSchema(db: Db): Promise<string> {
   return db.dialect === 'sqlite' ? dumpSqlite(db) : dumpPostgres(db);
 }
 
+/** An index's definition as the database stores it, whitespace collapsed; undefined if there is none. */
+export async function indexDefinition(db: Db, name: string): Promise<string | undefined> {
+  const { rows } = await sql<{ def: string }>`${
+    db.dialect === 'sqlite'
+      ? sql`select sql as def from sqlite_master where type = 'index' and name = ${name}`
+      : sql`select indexdef as def from pg_indexes where schemaname = current_schema() and indexname = ${name}`
+  }`.execute(db.kysely);
+  return rows[0]?.def.replace(/\s+/g, ' ');
+}
+
 /** Every table and its columns, to compare the two backends' schemas. */
 export async function schemaColumns(db: Db): Promise<SchemaColumns> {
   const out: SchemaColumns = {};
