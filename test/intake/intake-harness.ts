@@ -1,6 +1,5 @@
 import Fastify, { type FastifyInstance, type InjectOptions, type LightMyRequestResponse } from 'fastify';
 import pino, { type Logger } from 'pino';
-import { afterAll, beforeAll } from 'vitest';
 import { hashApiKey, type PoolConfig, poolSchema } from '../../src/config/index.ts';
 import {
   createIntake,
@@ -17,6 +16,7 @@ import {
 } from '../../src/policy/index.ts';
 import type { Db } from '../../src/store/index.ts';
 import type { TestBackend } from '../support/databases.ts';
+import { useSuiteFixture } from '../support/suite-fixture.ts';
 
 export const KEY_A = 'sk_test_tenant_a_0123456789';
 export const KEY_B = 'sk_test_tenant_b_9876543210';
@@ -154,34 +154,18 @@ export type IntakeSuite = Omit<IntakeApp, 'close'> & { readonly db: Db };
  * tests, and closes and drops them after; read the fields inside the tests.
  */
 export function useIntakeApp(backend: TestBackend): IntakeSuite {
-  let opened: { db: Db; h: IntakeApp } | null = null;
-  beforeAll(async () => {
-    const db = await backend.open();
-    opened = { db, h: await startIntakeApp(db) };
-  });
-  afterAll(async () => {
-    await opened?.h.close();
-    await opened?.db.close();
-    await backend.cleanup();
-  });
-  const current = () => {
-    if (!opened) throw new Error('the intake app is open only inside tests');
-    return opened;
-  };
-  return {
-    get db() {
-      return current().db;
+  return useSuiteFixture(
+    'the intake app',
+    async () => {
+      const db = await backend.open();
+      return { ...(await startIntakeApp(db)), db };
     },
-    get app() {
-      return current().h.app;
+    async (opened) => {
+      await opened.close();
+      await opened.db.close();
+      await backend.cleanup();
     },
-    get intake() {
-      return current().h.intake;
-    },
-    get clock() {
-      return current().h.clock;
-    },
-  };
+  );
 }
 
 /** A JSON request as tenant a (or another key). */

@@ -1,9 +1,10 @@
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import twilio from 'twilio';
-import { afterAll, beforeAll, expect } from 'vitest';
+import { expect } from 'vitest';
 import { type SimConfigInput, type Simulator, startSimulator } from '../../src/simulator/index.ts';
 import { FAST_RELIABLE_US, waitFor } from '../support/sim-client.ts';
+import { useSuiteFixture } from '../support/suite-fixture.ts';
 
 // port through its own extension point (each domain's `baseUrl`, edge and region unset).
 
@@ -149,26 +150,5 @@ export async function startSdkFixture(): Promise<SdkFixture> {
  * fields inside the tests.
  */
 export function useSdkFixture(): Omit<SdkFixture, 'stop'> {
-  let fixture: SdkFixture | null = null;
-  beforeAll(async () => {
-    fixture = await startSdkFixture();
-  });
-  afterAll(async () => {
-    await fixture?.stop();
-  });
-  const current = () => {
-    if (!fixture) throw new Error('the SDK fixture is running only inside tests');
-    return fixture;
-  };
-  return {
-    get sim() {
-      return current().sim;
-    },
-    get client() {
-      return current().client;
-    },
-    get rx() {
-      return current().rx;
-    },
-  };
+  return useSuiteFixture('the SDK fixture', startSdkFixture, (fixture) => fixture.stop());
 }

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { afterAll, beforeAll } from 'vitest';
 import { type Db, openDatabase } from '../../src/store/index.ts';
+import { useSuiteFixture } from './suite-fixture.ts';
 
 /** The PostgreSQL server tests use; CI starts it. A missing server fails the tests, never skips them. */
 export const PG_ADMIN_URL = process.env.SWITCHBOARD_TEST_PG ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -87,17 +87,9 @@ export async function openTestDatabase(backend: TestBackend): Promise<{ db: Db; 
  * drops it after them; read `.db` inside the tests.
  */
 export function useTestDatabase(backend: TestBackend): { readonly db: Db } {
-  let opened: { db: Db; close(): Promise<void> } | null = null;
-  beforeAll(async () => {
-    opened = await openTestDatabase(backend);
-  });
-  afterAll(async () => {
-    await opened?.close();
-  });
-  return {
-    get db() {
-      if (!opened) throw new Error('the test database is open only inside tests');
-      return opened.db;
-    },
-  };
+  return useSuiteFixture(
+    'the test database',
+    () => openTestDatabase(backend),
+    (opened) => opened.close(),
+  );
 }
