@@ -83,20 +83,16 @@ const GC_KINDS: Record<number, string> = {
   [constants.NODE_PERFORMANCE_GC_WEAKCB]: 'weakcb',
 };
 type GcTally = { count: number; maxMs: number; totalMs: number };
-const gcPauses: GcTally = { count: 0, maxMs: 0, totalMs: 0 };
 let gcByKind: Record<string, GcTally> = {};
-const tally = (t: GcTally, ms: number) => {
-  t.count++;
-  t.totalMs += ms;
-  t.maxMs = Math.max(t.maxMs, ms);
-};
 new PerformanceObserver((list) => {
   for (const entry of list.getEntries()) {
-    tally(gcPauses, entry.duration);
     const detail = (entry as { detail?: { kind?: number } }).detail;
     const kind = GC_KINDS[detail?.kind ?? -1] ?? 'other';
-    gcByKind[kind] ??= { count: 0, maxMs: 0, totalMs: 0 };
-    tally(gcByKind[kind], entry.duration);
+    const t = gcByKind[kind] ?? { count: 0, maxMs: 0, totalMs: 0 };
+    t.count++;
+    t.totalMs += entry.duration;
+    t.maxMs = Math.max(t.maxMs, entry.duration);
+    gcByKind[kind] = t;
   }
 }).observe({ entryTypes: ['gc'] });
 const roundTally = (t: GcTally) => ({
@@ -110,6 +106,7 @@ const stats = createServer((req, res) => {
   if (req.url?.startsWith('/loop')) {
     // The histogram holds whole timer intervals: the delay is what exceeds the resolution.
     const ms = (ns: number) => Math.max(0, nsToMs(ns) - LOOP_RESOLUTION_MS);
+    const pauses = Object.values(gcByKind);
     const body = JSON.stringify({
       p50Ms: ms(loopDelay.percentile(50)),
       p99Ms: ms(loopDelay.percentile(99)),
@@ -121,16 +118,15 @@ const stats = createServer((req, res) => {
       serverP99Ms: nsToMs(serverTime.percentile(99)),
       serverMaxMs: nsToMs(serverTime.max),
       socketWaitP99Ms: nsToMs(socketWait.percentile(99)),
-      gcCount: gcPauses.count,
-      gcMaxMs: Math.round(gcPauses.maxMs * 100) / 100,
-      gcTotalMs: Math.round(gcPauses.totalMs),
+      gcCount: pauses.reduce((n, t) => n + t.count, 0),
+      gcMaxMs: Math.round(Math.max(0, ...pauses.map((t) => t.maxMs)) * 100) / 100,
+      gcTotalMs: Math.round(pauses.reduce((n, t) => n + t.totalMs, 0)),
       gcByKind: Object.fromEntries(Object.entries(gcByKind).map(([k, t]) => [k, roundTally(t)])),
     });
     if (req.url.includes('reset=1')) {
       loopDelay.reset();
       serverTime.reset();
       socketWait.reset();
-      Object.assign(gcPauses, { count: 0, maxMs: 0, totalMs: 0 });
       gcByKind = {};
     }
     res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
