@@ -236,6 +236,7 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
             leaseMs: config.dispatch.leaseMs,
             pollMs: config.dispatch.pollMs,
             horizonMs: config.dispatch.horizonMs,
+            prepareLeadMs: config.dispatch.prepareLeadMs,
             claimBatch: config.dispatch.claimBatch,
             retry: config.dispatch.retry,
             reconcileAfterMs: config.dispatch.reconcileAfterMs,

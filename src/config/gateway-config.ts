@@ -114,6 +114,13 @@ export const gatewayConfigSchema = z.strictObject({
       pollMs: z.number().int().min(1).default(25),
       /** Pacing reservations reach at most this far ahead. */
       horizonMs: z.number().int().min(10).default(1_000),
+      /**
+       * How long before its slot a message's pre-send work (the attempt record, a pending
+       * reconciliation) starts, so that only the provider call waits for the slot: when that work
+       * ran at the slot, its write's latency made sends late and bunched them at the provider.
+       * 0 starts it at the slot.
+       */
+      prepareLeadMs: z.number().int().min(0).max(1_000).default(100),
       retry: z
         .strictObject({
           baseMs: z.number().int().min(1).default(250),

@@ -22,6 +22,7 @@ export interface Metrics {
   statusTransitions: Counter<'status'>;
   deliveryLatency: Histogram<'status'>;
   providerLatency: Histogram<'outcome'>;
+  sendLateness: Histogram<'pool'>;
   reconciliations: Counter<'result'>;
 }
 
@@ -146,6 +147,13 @@ export function createMetrics(queueStats?: QueueStatsSource, now: () => number =
       help: 'Provider send call duration',
       labelNames: ['outcome'],
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 15],
+      registers: [registry],
+    }),
+    sendLateness: new Histogram({
+      name: 'sb_dispatch_send_lateness_seconds',
+      help: "From a message's paced slot to its provider call (a busy event loop or a slow pre-send write; late sends can exceed the MPS at the provider)",
+      labelNames: ['pool'],
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
       registers: [registry],
     }),
     reconciliations: new Counter({

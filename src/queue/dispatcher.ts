@@ -48,6 +48,11 @@ export interface DispatcherOptions {
    */
   maxIdlePollMs?: number | undefined;
   horizonMs: number;
+  /**
+   * How long before its slot a message's pre-send work starts (0: at the slot): the attempt
+   * record's write then never delays the provider call, which alone waits for the slot.
+   */
+  prepareLeadMs: number;
   claimBatch: number;
   retry: RetryPolicy;
   reconcileAfterMs: number;
@@ -96,7 +101,8 @@ export class Dispatcher {
   }
 
   /**
-   * Graceful stop: no more claims; messages waiting for their slot are released at once;
+   * Graceful stop: no more claims; messages waiting for their slot are released at once, except
+   * those within `prepareLeadMs` of it (already being prepared: they go out at their slot);
    * provider calls in flight finish and their outcomes are recorded.
    */
   async stop(): Promise<void> {
@@ -191,7 +197,7 @@ export class Dispatcher {
         this.running.add(run);
         void run.finally(() => this.running.delete(run));
       },
-      Math.max(0, slot.at - this.clock()),
+      Math.max(0, slot.at - this.options.prepareLeadMs - this.clock()),
     );
     this.scheduled.set(row.id, { timer, row });
   }
@@ -248,11 +254,16 @@ export class Dispatcher {
       owner: this.options.owner,
       attempt,
       sender,
-      now: this.clock(),
+      // The attempt starts at its slot, which may still be a lead time ahead.
+      now: Math.max(this.clock(), Math.ceil(slot.at)),
       leaseMs: this.options.leaseMs,
     });
     if (!held) return; // the lease was lost (or a callback already settled it): never send
+    // Started ahead of the slot (prepareLeadMs): the provider call itself waits for it.
+    const early = slot.at - this.clock();
+    if (early > 0) await new Promise((resolve) => setTimeout(resolve, early));
     await this.semaphore.acquire();
+    this.deps.metrics.sendLateness.observe({ pool: pool.id }, Math.max(0, this.clock() - slot.at) / 1000);
     const started = performance.now();
     let result: SendResult;
     try {

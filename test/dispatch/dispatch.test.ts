@@ -56,6 +56,42 @@ describe.each(backends())('dispatch on $name', (backend) => {
     expect(new Set(atSim.map((m) => m.sid))).toEqual(new Set(rows.map((r) => r.provider_sid)));
   });
 
+  it('records each attempt ahead of its paced slot but calls the provider only at the slot', async () => {
+    await admin(sim, 'POST', '/sim/reset');
+    const pool = testPool({ id: 'lead', numbers: [{ address: SENDER, mps: 10 }] });
+    const ids = await enqueue(db, pool.id, 8, {}, 'lead');
+    // A long lead: without the wait for the slot, calls would go out up to 400 ms early.
+    const { dispatcher, stop, metrics } = simDispatcher(db, sim, [pool], { prepareLeadMs: 400 });
+    dispatcher.start();
+    const rows = await waitFor(
+      statuses,
+      (r) => r.filter((x) => ids.includes(x.id)).every((x) => x.status === 'submitted'),
+      20_000,
+      50,
+    );
+    await stop();
+    const attempts = await db.kysely
+      .selectFrom('message_attempts')
+      .select(['message_id', 'started_at'])
+      .where('message_id', 'in', ids)
+      .execute();
+    expect(attempts).toHaveLength(8);
+    // An attempt starts at its slot (or later, when its write ran late): the provider was never
+    // called before that, though the attempt was recorded up to 400 ms ahead.
+    const calledAt = new Map((await inspected(sim)).map((m) => [m.sid, m.createdAt]));
+    const sidOf = new Map(rows.map((r) => [r.id, r.provider_sid]));
+    for (const a of attempts) {
+      expect(calledAt.get(sidOf.get(a.message_id)!)).toBeGreaterThanOrEqual(Number(a.started_at));
+    }
+    // And the calls kept the pace: 8 at 10 MPS (burst 1) take at least 600 ms.
+    const calls = [...calledAt.values()];
+    expect(Math.max(...calls) - Math.min(...calls)).toBeGreaterThanOrEqual(590);
+    const lateness = (await metrics.sendLateness.get()).values.find(
+      (v) => v.metricName === 'sb_dispatch_send_lateness_seconds_count',
+    );
+    expect(lateness?.value).toBe(8);
+  });
+
   it('fails a permanently rejected message at once with the provider code', async () => {
     await admin(sim, 'POST', '/sim/reset');
     const pool = testPool({ id: 'perm', numbers: [{ address: SENDER, mps: 1_000 }] });

@@ -68,6 +68,7 @@ export function simDispatcher(
       leaseMs: 10_000,
       pollMs: 10,
       horizonMs: 500,
+      prepareLeadMs: 100,
       claimBatch: 200,
       retry: { baseMs: 100, capMs: 2_000, maxAttempts: 6 },
       reconcileAfterMs: 200,
