@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { PoolConfig } from '../config/index.ts';
 import { SbError } from '../errors/index.ts';
@@ -261,7 +262,7 @@ export class Dispatcher {
     if (!held) return; // the lease was lost (or a callback already settled it): never send
     // Started ahead of the slot (prepareLeadMs): the provider call itself waits for it.
     const early = slot.at - this.clock();
-    if (early > 0) await new Promise((resolve) => setTimeout(resolve, early));
+    if (early > 0) await sleep(early);
     await this.semaphore.acquire();
     this.deps.metrics.sendLateness.observe({ pool: pool.id }, Math.max(0, this.clock() - slot.at) / 1000);
     const started = performance.now();
