@@ -1,4 +1,4 @@
-CREATE TABLE callback_events ( "id" integer primary key autoincrement, dedupe_key text not null unique, kind text not null, provider_sid text not null, message_id text, status text not null, provider_error_code integer, params text not null, received_at bigint not null, applied_at bigint, orphan integer not null default 0 );
+CREATE TABLE "callback_events" ( "id" integer primary key, dedupe_key text not null unique, kind text not null, provider_sid text not null, message_id text, status text not null, provider_error_code integer, params text not null, received_at bigint not null, applied_at bigint, orphan integer not null default 0 );
 CREATE INDEX callbacks_unapplied on callback_events (kind, orphan, id) where applied_at is null;
 CREATE TABLE contacts ( tenant_id text not null, recipient text not null, first_at bigint not null, primary key (tenant_id, recipient) );
 CREATE TABLE country_blocks ( country text primary key, reason text not null, blocked_at bigint not null );
