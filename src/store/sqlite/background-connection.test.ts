@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
@@ -35,7 +35,7 @@ describe('background SQLite connection', () => {
     db.exec('create table t (id integer primary key, v blob)');
     const bg = startBackgroundConnection(path, { intervalMs, restartFrames, holdWriters: hold, nice });
     open.push({ db, bg });
-    return { db, bg, wal: () => statSync(`${path}-wal`).size };
+    return { db, bg, path, wal: () => statSync(`${path}-wal`).size };
   }
 
   /** The nice value of each thread of this process (Linux). */
@@ -49,6 +49,41 @@ describe('background SQLite connection', () => {
         return []; // the thread ended meanwhile
       }
     });
+  }
+
+  /** A writer hold that records its use; writers poll `held` as the store's queue would wait. */
+  function trackedHold() {
+    const state = { holds: 0, held: false };
+    const hold: WriterHold = async (during) => {
+      state.holds++;
+      state.held = true;
+      try {
+        await during();
+      } finally {
+        state.held = false;
+      }
+    };
+    return { state, hold };
+  }
+
+  /** Writes 2 KB rows in small transactions until `until` says so or `ms` pass; returns how many. */
+  async function writeWhileNotHeld(
+    db: BetterSqlite3.Database,
+    state: { held: boolean },
+    ms: number,
+    until = () => false,
+  ) {
+    const insert = db.prepare('insert into t (v) values (?)');
+    const deadline = Date.now() + ms;
+    let writes = 0;
+    while (Date.now() < deadline && !until()) {
+      // A held writer waits (asynchronously) instead of meeting the RESTART's lock.
+      while (state.held) await new Promise((r) => setTimeout(r, 1));
+      for (let i = 0; i < 20; i++) insert.run(randomBytes(2_000));
+      writes += 20;
+      await new Promise((r) => setImmediate(r));
+    }
+    return writes;
   }
 
   it.runIf(process.platform === 'linux')(
@@ -88,38 +123,35 @@ describe('background SQLite connection', () => {
   });
 
   it('restarts the log only while the writers are held, and the hold ends with it', async () => {
-    let holds = 0;
-    let held = false;
-    const { db, wal } = setup(
-      20,
-      50,
-      async (during) => {
-        holds++;
-        held = true;
-        try {
-          await during();
-        } finally {
-          held = false;
-        }
-      },
-      0,
-    );
-    const insert = db.prepare('insert into t (v) values (?)');
-    const deadline = Date.now() + 1_500;
-    let writes = 0;
-    while (Date.now() < deadline) {
-      // A held writer waits (asynchronously) instead of meeting the RESTART's lock.
-      while (held) await new Promise((r) => setTimeout(r, 1));
-      for (let i = 0; i < 20; i++) insert.run(randomBytes(2_000));
-      writes += 20;
-      await new Promise((r) => setImmediate(r));
-    }
-    expect(holds).toBeGreaterThan(0);
+    const { state, hold } = trackedHold();
+    const { db, wal } = setup(20, 50, hold, 0);
+    const writes = await writeWhileNotHeld(db, state, 1_500);
+    expect(state.holds).toBeGreaterThan(0);
     expect(wal()).toBeLessThan(writes * 4_096);
     // Every hold was released: the worker answered each restart.
     await new Promise((r) => setTimeout(r, 100));
-    expect(held).toBe(false);
+    expect(state.held).toBe(false);
   });
+
+  it.runIf(process.platform === 'linux')(
+    'flushes the database and its log before holding the writers, so the restart syncs only its own copy',
+    async () => {
+      const { state, hold } = trackedHold();
+      const { db, bg, path } = setup(20, 50, hold, 0);
+      await writeWhileNotHeld(db, state, 3_000, () => bg.restarts().count >= 2);
+      const stats = bg.restarts();
+      expect(stats.count).toBeGreaterThanOrEqual(2);
+      // Through SQLite's own descriptors, found in /proc/self/fd: both files, each once.
+      const real = realpathSync(path);
+      expect([...stats.lastFlushed].sort()).toEqual([real, `${real}-wal`]);
+      expect(stats.lastHoldMs).toBeGreaterThanOrEqual(0);
+      // The connections still hold their locks: nothing was opened and closed beside them.
+      db.prepare('insert into t (v) values (?)').run(Buffer.alloc(10));
+      expect(await bg.read<{ n: number }>('select count(*) as n from t where id > ?', [0])).not.toEqual([
+        { n: 0 },
+      ]);
+    },
+  );
 
   it('a hold that starts after the worker stopped ends at once', async () => {
     let openGate!: () => void;
