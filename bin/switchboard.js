@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-old-space-size=128 --max-semi-space-size=8 --no-allocation-site-pretenuring
+#!/usr/bin/env -S node --max-old-space-size=128 --max-semi-space-size=8 --min-semi-space-size=8 --no-allocation-site-pretenuring
 // Launcher. Runs the compiled JavaScript in dist/ (built by `npm run build`, which `npm ci` runs
 // through `prepare`) when it is at least as new as every source file; otherwise registers the
 // TypeScript loader and runs src/ (a checkout being edited). Compiled, the process carries no
@@ -8,12 +8,17 @@
 // million messages queued (the queue is the database), and without a bound V8 lets garbage
 // from batch intake grow the heap past 150 MB before it collects. Young-generation semi-spaces
 // of 8 MB (V8 grew them to 16) took 25 MB off the peak with a million queued (VmHWM 175 against
-// 200 MB) at the same intake rate. Allocation-site pretenuring is off: under a burst (batch
-// intake, or callbacks at full rate) V8 marked object literals of shared request-path code as
-// long-lived and from then on allocated them in the old generation for good, so at half rate
-// the callback path promoted 4-15 MB/s and ran a full mark-compact every 0.7-4 s (3-11 ms
-// pauses, more with the CPU shared); off, 0.3 MB/s and none in the measured run. Running
-// `node bin/switchboard.js` directly skips the shebang; give your own flags there.
+// 200 MB) at the same intake rate, and they stay at 8 MB: after a few idle seconds V8's memory
+// reducer halved them, and once traffic came back scavenges ran twice as often for the rest of
+// the run (160-190 against ~100 in 7 s of callbacks at 5-6k/s; the benchmark's p99 there met
+// 5 ms in 3 of 8 windows against 7 of 8), at no cost to the peak (VmHWM 169.9 against 170.6 MB
+// with a million queued). Allocation-site pretenuring is off: under a burst (batch intake, or
+// callbacks at full rate) V8 marked object literals of shared request-path code as long-lived
+// and from then on allocated them in the old generation for good, so at half rate the callback
+// path promoted 4-15 MB/s and ran a full mark-compact every 0.7-4 s (3-11 ms pauses, more with
+// the CPU shared); off, 0.3 MB/s and none in the measured run. The line is 128 characters
+// (Linux reads 255 since 5.1). Running `node bin/switchboard.js` directly skips the shebang;
+// give your own flags there.
 import { readdirSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
