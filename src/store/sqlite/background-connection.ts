@@ -4,19 +4,19 @@ import { Worker } from 'node:worker_threads';
 const BACKGROUND_WORKER = `
 const { parentPort, workerData } = require('node:worker_threads');
 const Database = require(workerData.module);
+const fs = require('node:fs');
 const db = new Database(workerData.path);
 db.pragma('busy_timeout = 1000');
 // Background work yields the CPU to the thread that serves requests: on Linux a thread's
 // nice value is its own, set through its thread id. Elsewhere it keeps the process's.
 try {
-  const tid = Number(require('node:fs').readlinkSync('/proc/thread-self').split('/').pop());
+  const tid = Number(fs.readlinkSync('/proc/thread-self').split('/').pop());
   if (Number.isInteger(tid) && tid > 0) require('node:os').setPriority(tid, workerData.nice);
 } catch {}
 // The database file and its log as /proc/self/fd names them (Linux), to flush their pages
 // ahead of the RESTART. A PASSIVE pass that new frames overtake never syncs the database
 // file, so everything the passes copied (megabytes) was left to the RESTART's own sync, with
 // writers held off: 2-4 ms of the hold. Flushed before, the RESTART syncs only its own copy.
-const fs = require('node:fs');
 let files = null;
 try {
   const real = fs.realpathSync(workerData.path);
@@ -109,8 +109,6 @@ export interface BackgroundConnection {
 export interface LogRestartStats {
   /** Restarts completed. */
   count: number;
-  /** How long the last one held the writers off (ms), from the hold's start to its end. */
-  lastHoldMs: number | null;
   /** The files (database, log) whose pages were flushed before the last restart; empty where /proc is missing. */
   lastFlushed: readonly string[];
 }
@@ -156,8 +154,7 @@ export function startBackgroundConnection(
   let nextId = 0;
   let restartDone: (() => void) | null = null;
   let exited = false;
-  const stats: LogRestartStats = { count: 0, lastHoldMs: null, lastFlushed: [] };
-  let heldAt = 0;
+  const stats: LogRestartStats = { count: 0, lastFlushed: [] };
   const endRestart = () => {
     restartDone?.();
     restartDone = null;
@@ -180,7 +177,6 @@ export function startBackgroundConnection(
             new Promise<void>((resolve) => {
               // The hold may start after the worker stopped: nobody would answer.
               if (exited) return resolve();
-              heldAt = performance.now();
               restartDone = resolve;
               worker.postMessage('restart');
             }),
@@ -193,7 +189,6 @@ export function startBackgroundConnection(
       }
       if (msg.restarted) {
         stats.count++;
-        if (restartDone) stats.lastHoldMs = performance.now() - heldAt;
         return endRestart();
       }
       const waiter = pending.get(msg.id);
