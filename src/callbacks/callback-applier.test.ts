@@ -181,6 +181,65 @@ describe.each(backends())('callback applier on $name', (backend) => {
     }
   });
 
+  describe('with no other orphans in front', () => {
+    // A database of its own: the other tests' orphans, which never match, would otherwise fill
+    // the first page and end the pass before it reached these. The helpers above read `db`.
+    let outer: Db;
+    let closeOwn: () => Promise<void>;
+    beforeAll(async () => {
+      outer = db;
+      // A backend object of its own too: closing drops only what that object created.
+      const own = backends().find((b) => b.name === backend.name)!;
+      ({ db, close: closeOwn } = await openTestDatabase(own));
+    });
+    afterAll(async () => {
+      db = outer;
+      await closeOwn();
+    });
+
+    it('matches a run of orphans page after page in one pass, not a page per interval', async () => {
+      const sids = Array.from({ length: 9 }, () => newSid());
+      let now = T0;
+      await insertCallbackEvents(
+        db,
+        sids.map((sid) => event(sid, 'delivered', T0)),
+      );
+      const pages: number[] = [];
+      const applier = startCallbackApplier(
+        {
+          db,
+          clock: () => now,
+          logger: silentLogger() as unknown as Logger,
+          onTransitions: (t) => void pages.push(t.length),
+        },
+        { intervalMs: 5, batch: 2, orphanRetryAfterMs: 1_000 },
+      );
+      try {
+        await untilOrphaned(sids);
+        const msgs = await submitted(sids.length);
+        for (const [i, m] of msgs.entries()) {
+          await db.kysely
+            .updateTable('messages')
+            .set({ provider_sid: sids[i]! })
+            .where('id', '=', m.id)
+            .execute();
+        }
+        // One due pass, and the clock stops there: a page per interval would match two of nine.
+        now = T0 + 1_500;
+        applier.wake();
+        await waitFor(
+          () => statusesOf(msgs.map((m) => m.id)),
+          (s) => s.every((x) => x === 'delivered'),
+        );
+      } finally {
+        await applier.stop();
+      }
+      // The pass at start-up read the first page (too young then) and left the cursor after
+      // it: this pass went on from there to the end, then round to the first page.
+      expect(pages).toEqual([2, 2, 2, 1, 2]);
+    });
+  });
+
   it('survives a failing transition hook', async () => {
     const [m] = await submitted(1);
     await insertCallbackEvents(db, [event(m!.sid, 'sent')]);

@@ -28,7 +28,8 @@ export interface CallbackApplierOptions {
   batch: number;
   /**
    * How old an orphan must be before it is matched again, and how often the applier reads
-   * the next page of orphans (`batch` of them) to match again (default 1000 ms).
+   * the next page of orphans (`batch` of them) to match again (default 1000 ms); a page that
+   * matched some is followed at once by the next.
    */
   orphanRetryAfterMs?: number | undefined;
 }
@@ -101,22 +102,42 @@ export function startCallbackApplier(
 
   // Orphans are matched again one page per `orphanRetryAfterMs`, from where the last page
   // ended, so a pile of them that will never match costs one bounded page per interval
-  // instead of a scan of all of them on every pass.
+  // instead of a scan of all of them on every pass. A page that matched some goes straight on
+  // to the next (between pages the event loop runs): orphans come in runs (callbacks that beat
+  // their send's record, a crash's sends adopted later), and a run of thousands is then
+  // matched in one pass instead of a page a second.
   let orphanCursor = 0;
   let lastOrphanPage = Number.NEGATIVE_INFINITY;
   const rematchDueOrphans = async (): Promise<boolean> => {
     const now = clock();
     if (now - lastOrphanPage < orphanRetryAfterMs) return false;
     lastOrphanPage = now;
-    const r = await rematchOrphans(deps.db, {
-      afterId: orphanCursor,
-      limit: options.batch,
-      now,
-      orphanRetryAfterMs,
-    });
-    orphanCursor = r.nextAfterId ?? 0;
-    if (r.transitions.length > 0) await report(r.transitions);
-    return r.applied > 0;
+    // Going on wraps around from the last orphan to the first, at most once round the pile.
+    const start = orphanCursor;
+    let wrapped = false;
+    let matched = false;
+    for (let more = true; more && !stopping; ) {
+      if (matched) await afterPendingIo();
+      const r = await rematchOrphans(deps.db, {
+        afterId: orphanCursor,
+        limit: options.batch,
+        now,
+        orphanRetryAfterMs,
+      });
+      let round = false;
+      if (r.nextAfterId === null) {
+        round = wrapped || start === 0;
+        wrapped = true;
+        orphanCursor = 0;
+      } else {
+        orphanCursor = r.nextAfterId;
+        round = wrapped && orphanCursor >= start;
+      }
+      if (r.transitions.length > 0) await report(r.transitions);
+      more = r.applied > 0 && !round;
+      matched ||= r.applied > 0;
+    }
+    return matched;
   };
 
   const loop = async () => {
