@@ -27,7 +27,15 @@ import {
 } from './lib/gateway.ts';
 import type { LoadResult, RequestSpec } from './lib/load.ts';
 import { benchPool, closedLoop, profileDir, ratio } from './lib/measure.ts';
-import { metricTotal, readCpuSeconds, requestJson, requestText } from './lib/metrics.ts';
+import {
+  type HostCpu,
+  metricTotal,
+  readCpuSeconds,
+  readHostCpu,
+  requestJson,
+  requestText,
+  stealPercent,
+} from './lib/metrics.ts';
 import { type PacedResult, runPaced } from './lib/paced.ts';
 import { benchPath, type ServerChild, spawnServer } from './lib/server-child.ts';
 import { envInt, runLength } from './lib/settings.ts';
@@ -111,14 +119,18 @@ async function preloadMessages(url: string, first: number, count: number): Promi
   }
 }
 
+/** An open-loop result, with the share of the host's CPU stolen by the hypervisor over its measured window. */
+type PacedPhase = PacedResult & { stealPct: number | null };
+
 function paced(
   label: string,
   url: string,
   requests: RequestSpec[],
   rate: number,
   onMeasureStart?: () => void,
-): Promise<PacedResult> {
+): Promise<PacedPhase> {
   log(`${label}: open loop at ${Math.round(rate)}/s, ${warmupSeconds}s warm-up + ${seconds}s`);
+  let host: HostCpu | null = null;
   return runPaced(url, (i) => requests[i % requests.length]!, {
     ratePerSecond: rate,
     durationMs: seconds * 1000,
@@ -126,14 +138,19 @@ function paced(
     maxInFlight: 4_000,
     connections: pacedConnections,
     onError: (e) => log(`${label}: ${e}`),
-    ...(onMeasureStart ? { onMeasureStart } : {}),
+    onMeasureStart: () => {
+      host = readHostCpu();
+      onMeasureStart?.();
+    },
   }).then((r) => {
+    const stealPct = stealPercent(host, readHostCpu());
     log(
       `${label}: ${Math.round(r.perSecond)}/s ok=${r.ok} errors=${r.errors} skipped=${r.skipped} ` +
         `p50=${r.p50.toFixed(2)}ms p99=${r.p99.toFixed(2)}ms p99.9=${r.p999.toFixed(2)}ms ` +
-        `(from send: p99=${r.sentP99.toFixed(2)}ms; generator lateness p99=${r.lateP99.toFixed(2)}ms)`,
+        `(from send: p99=${r.sentP99.toFixed(2)}ms; generator lateness p99=${r.lateP99.toFixed(2)}ms; ` +
+        `host CPU stolen ${stealPct ?? '?'}%)`,
     );
-    return r;
+    return { ...r, stealPct };
   });
 }
 
@@ -321,6 +338,10 @@ try {
       target_half_rate_cpu_us_per_callback: atTarget.cpuUsPerCallback,
       p99_target_met_at_target_half_rate: p99Under(atTarget.result),
       target_half_rate_bare_p99_ms: round(bareAtTarget.p99, 2),
+      // The hypervisor's share of the host CPU in each measured window: a stolen vCPU stalls
+      // whatever runs on it, so a tail with steal in it is the host's as much as ours.
+      target_half_rate_host_steal_pct: atTarget.result.stealPct,
+      target_half_rate_bare_host_steal_pct: bareAtTarget.stealPct,
       target_half_rate_generator_lateness_p99_ms: round(atTarget.result.lateP99, 2),
       bare_paced_p50_ms: round(barePaced.p50, 2),
       bare_paced_p99_ms: round(barePaced.p99, 2),
@@ -329,6 +350,8 @@ try {
       bare_paced_p99_under_target: barePaced.p99 < TARGET_P99_MS,
       bare_paced_p999_ms: round(barePaced.p999, 2),
       generator_lateness_p99_ms: round(gwPaced.lateP99, 2),
+      paced_host_steal_pct: gwPaced.stealPct,
+      bare_paced_host_steal_pct: barePaced.stealPct,
       paced_gateway_loop_delay_p99_ms: loop.p99Ms,
       paced_gateway_loop_delay_max_ms: loop.maxMs,
       paced_gateway_server_p99_ms: loop.serverP99Ms,

@@ -73,3 +73,32 @@ export function readCpuSeconds(pid: number): number | null {
   const ticks = Number(fields[11]) + Number(fields[12]); // utime, stime (fields 14 and 15)
   return ticks / 100; // USER_HZ is 100 on Linux
 }
+
+/** The host's CPU time so far, in USER_HZ ticks, from /proc/stat: all of it, and what the hypervisor stole. */
+export interface HostCpu {
+  total: number;
+  steal: number;
+}
+
+/** The host's CPU ticks so far (every CPU summed); null where /proc/stat is not there. */
+export function readHostCpu(): HostCpu | null {
+  let line: string;
+  try {
+    line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!;
+  } catch {
+    return null;
+  }
+  // cpu  user nice system idle iowait irq softirq steal guest guest_nice
+  const ticks = line.trim().split(/\s+/).slice(1, 9).map(Number);
+  if (ticks.length < 8 || ticks.some((t) => !Number.isFinite(t))) return null;
+  return { total: ticks.reduce((a, b) => a + b, 0), steal: ticks[7]! };
+}
+
+/**
+ * The share of the host's CPU time the hypervisor took for other guests between two readings
+ * (percent, one decimal): while it is high, this guest's threads stall whatever they run.
+ */
+export function stealPercent(from: HostCpu | null, to: HostCpu | null): number | null {
+  if (!from || !to || to.total <= from.total) return null;
+  return Math.round((1000 * (to.steal - from.steal)) / (to.total - from.total)) / 10;
+}
