@@ -4,9 +4,12 @@ import type { PoolConfig } from '../config/index.ts';
 import type { SenderSelector, SlotAssignment } from '../pacing/index.ts';
 import { bareAddress } from '../routing/index.ts';
 import {
+  batchedOptOutLookup,
   type Db,
   listCountryBlocks,
   type MessageRow,
+  type OptOutLookup,
+  optedOutRecipients,
   readSwitches,
   setSwitch,
   unblockCountry,
@@ -48,12 +51,16 @@ export class PolicyEngine {
   private readonly clock: () => number;
   private readonly decisions: Counter<'stage' | 'decision' | 'reason'> | null;
   private readonly blockedGauge: Gauge<'country'> | null;
+  private readonly isOptedOut: OptOutLookup;
 
   constructor(
     private readonly deps: PolicyEngineDeps,
     sources: PolicySources,
   ) {
     this.clock = deps.clock ?? Date.now;
+    this.isOptedOut = batchedOptOutLookup((recipients, scopes) =>
+      optedOutRecipients(deps.db, recipients, scopes),
+    );
     this.current = compilePolicy(sources, this.clock());
     this.recomputeSwitches();
     this.recomputeBlocks();
@@ -193,7 +200,12 @@ export class PolicyEngine {
   ): Promise<GateDecision> {
     const decision = await checkBeforeSend(
       this.deps.db,
-      { compiled: this.current, switches: this.switches(), blockedCountries: this.blocked },
+      {
+        compiled: this.current,
+        switches: this.switches(),
+        blockedCountries: this.blocked,
+        isOptedOut: this.isOptedOut,
+      },
       row,
       pool,
       slot,

@@ -8,7 +8,7 @@ import {
   isFirstContact,
   lastWhatsappInbound,
   type MessageRow,
-  optedOutRecipients,
+  type OptOutLookup,
   rememberContact,
   reserveCounter,
 } from '../store/index.ts';
@@ -26,6 +26,8 @@ export interface GateState {
   switches: SwitchState;
   /** Every country blocked now: the config's and the database's. */
   blockedCountries: ReadonlySet<string>;
+  /** Whether the recipient opted out (`batchedOptOutLookup`: a claimed batch reads them in one query). */
+  isOptedOut: OptOutLookup;
 }
 
 /** Callbacks for what the gate observes (metrics, logs). */
@@ -70,8 +72,9 @@ export async function checkBeforeSend(
   if (state.blockedCountries.has(row.country)) {
     return refuse(new PolicyRefusal('country_blocked', `Sending to ${row.country} is blocked.`));
   }
-  const optedOut = await optedOutRecipients(db, [row.recipient], optOutScopes(pool));
-  if (optedOut.size > 0) return refuse(new PolicyRefusal('recipient_opted_out'));
+  if (await state.isOptedOut(row.recipient, optOutScopes(pool))) {
+    return refuse(new PolicyRefusal('recipient_opted_out'));
+  }
 
   const quiet = quietDeferral(compiled, row, now);
   if (quiet !== null) return { kind: 'defer', reason: 'quiet_hours', until: quiet };

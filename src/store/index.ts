@@ -32,11 +32,14 @@ export {
 export { openDatabase } from './open-database.ts';
 export {
   applyInboundEvents,
+  batchedOptOutLookup,
   blockCountry,
   type InboundEffect,
   isFirstContact,
   lastWhatsappInbound,
   listCountryBlocks,
+  type OptOutLookup,
+  type OptOutReader,
   optedOutRecipients,
   POLICY_REFUSED_CODE,
   type PolicyOutcome,

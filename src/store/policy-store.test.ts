@@ -4,6 +4,7 @@ import { backends, useTestDatabase } from '../../test/support/databases.ts';
 import { testMessage } from '../../test/support/messages.ts';
 import { getMessage, insertMessages } from './message-store.ts';
 import {
+  batchedOptOutLookup,
   isFirstContact,
   lastWhatsappInbound,
   optedOutRecipients,
@@ -56,6 +57,62 @@ describe.each(backends())('policy store on $name', (backend) => {
       now: T0 + 1,
     });
     expect(await optedOutRecipients(store.db, [r], ['pool:a'])).toEqual(new Set());
+  });
+
+  it('reads the opt-out lookups of one tick in one query per scope set, and caches nothing', async () => {
+    const r = Array.from({ length: 6 }, (_, i) => `+1646555${String(1000 + i)}`);
+    const scope = `pool:${randomUUID()}`;
+    await setOptOut(store.db, { scope, recipient: r[0]!, optedOut: true, keyword: 'STOP', now: T0 });
+    await setOptOut(store.db, {
+      scope: 'pool:other',
+      recipient: r[1]!,
+      optedOut: true,
+      keyword: 'STOP',
+      now: T0,
+    });
+    const reads: { recipients: readonly string[]; scopes: readonly string[] }[] = [];
+    const lookup = batchedOptOutLookup(async (recipients, scopes) => {
+      reads.push({ recipients, scopes });
+      return optedOutRecipients(store.db, recipients, scopes);
+    }, 4);
+    const mine = ['account', scope];
+    // Asked in one tick: six recipients in batches of at most four, and one of another scope set.
+    const answers = await Promise.all([
+      ...r.map((x) => lookup(x, mine)),
+      lookup(r[1]!, ['account', 'pool:other']),
+    ]);
+    expect(answers).toEqual([true, false, false, false, false, false, true]);
+    expect(reads.map((q) => [q.recipients.length, q.scopes])).toEqual([
+      [4, mine],
+      [2, mine],
+      [1, ['account', 'pool:other']],
+    ]);
+    // Not cached: an opt-out stored after a lookup is seen by the next one.
+    await setOptOut(store.db, {
+      scope: 'account',
+      recipient: r[2]!,
+      optedOut: true,
+      keyword: 'STOP',
+      now: T0 + 1,
+    });
+    expect(await lookup(r[2]!, mine)).toBe(true);
+    expect(reads).toHaveLength(4);
+  });
+
+  it('fails only the opt-out lookups whose read failed', async () => {
+    let fail = true;
+    const lookup = batchedOptOutLookup(async (recipients) => {
+      if (fail) throw new Error('database is down');
+      return new Set(recipients.filter((x) => x.endsWith('1')));
+    });
+    await expect(
+      Promise.all([lookup('+15550001', ['account']), lookup('+15550002', ['account'])]),
+    ).rejects.toThrow('database is down');
+    fail = false;
+    expect(await Promise.all([lookup('+15550001', ['account']), lookup('+15550002', ['account'])])).toEqual([
+      true,
+      false,
+    ]);
   });
 
   it('never moves a WhatsApp session start backwards on an out-of-order inbound message', async () => {
