@@ -1,4 +1,13 @@
-import { Pool } from 'undici';
+import { type Dispatcher, Pool } from 'undici';
+
+/**
+ * The longest response body kept (Twilio's are a few KB). A longer one ends the exchange as a
+ * network error: the request was written, so the send's outcome is unknown and reconciled.
+ */
+export const MAX_RESPONSE_BYTES = 1024 * 1024;
+
+/** Strips a byte-order mark, as undici's `body.text()` did. */
+const utf8 = new TextDecoder();
 
 /** What one HTTP exchange with Twilio came to: a full response, or a transport error. */
 export type TwilioHttpOutcome =
@@ -55,24 +64,62 @@ export function createTwilioClient(options: TwilioClientOptions): TwilioClient {
   };
   const formHeaders = { ...headers, 'content-type': 'application/x-www-form-urlencoded' };
 
-  async function exchange(
+  /**
+   * One exchange through undici's dispatch API: the response body is gathered as it arrives
+   * instead of through `request()`'s body stream. In a loopback microbenchmark (client and
+   * server in one process, three runs) an exchange took 48–69 µs of CPU against 66–107 µs
+   * through `request()`. The pool's headers and body timeouts apply as before.
+   */
+  function exchange(
     method: 'GET' | 'POST',
     path: string,
     body: string | undefined,
   ): Promise<TwilioHttpOutcome> {
-    try {
-      const res = await pool.request({
-        method,
-        path,
-        headers: body === undefined ? headers : formHeaders,
-        body,
-        // Explicit, although undici already treats POST as non-idempotent.
-        idempotent: method === 'GET',
-      });
-      return { type: 'response', status: res.statusCode, body: await res.body.text() };
-    } catch (error) {
-      return { type: 'network', error };
-    }
+    return new Promise((resolve) => {
+      let status = 0;
+      let chunks: Buffer[] = [];
+      let size = 0;
+      const handler: Dispatcher.DispatchHandler = {
+        // Present so that undici takes this for its current handler interface.
+        onRequestStart() {},
+        onResponseStart(_controller, statusCode) {
+          // Also called for a 1xx before the final response: only the last one counts.
+          status = statusCode;
+          chunks = [];
+          size = 0;
+        },
+        onResponseData(controller, chunk) {
+          size += chunk.length;
+          if (size > MAX_RESPONSE_BYTES) {
+            controller.abort(new Error(`response body over ${MAX_RESPONSE_BYTES} bytes`));
+            return;
+          }
+          chunks.push(chunk);
+        },
+        onResponseEnd() {
+          resolve({ type: 'response', status, body: utf8.decode(Buffer.concat(chunks, size)) });
+        },
+        onResponseError(_controller, error) {
+          resolve({ type: 'network', error });
+        },
+      };
+      try {
+        pool.dispatch(
+          {
+            method,
+            path,
+            headers: body === undefined ? headers : formHeaders,
+            body: body ?? null,
+            // Explicit, although undici already treats POST as non-idempotent.
+            idempotent: method === 'GET',
+          },
+          handler,
+        );
+      } catch (error) {
+        // A closed pool refuses at once.
+        resolve({ type: 'network', error });
+      }
+    });
   }
 
   return {

@@ -6,6 +6,7 @@ import type { Provider, SendRequest } from '../provider.ts';
 import { describeProviderConformance } from '../provider-conformance.ts';
 import { type FakeAnswer, type FakeTwilio, startFakeTwilio } from './fake-twilio-server.ts';
 import { createTwilioProvider, type TwilioProviderOptions } from './index.ts';
+import { MAX_RESPONSE_BYTES } from './twilio-client.ts';
 
 const ACCOUNT_SID = `AC${'0123456789abcdef'.repeat(2)}`;
 const MESSAGE_SID = `SM${'fedcba9876543210'.repeat(2)}`;
@@ -188,6 +189,23 @@ describe('twilio provider on the wire', () => {
     const result = await provider.send(request());
     expect(result.kind).toBe('unknown');
     expect(result.kind !== 'accepted' && result.error.code).toBe('SB_PROVIDER_OUTCOME_UNKNOWN');
+  });
+
+  it('reads a response with a byte-order mark, and ends one over the size cap as an unknown outcome', async () => {
+    const json = JSON.stringify({ sid: MESSAGE_SID, status: 'queued' });
+    const { fake, provider } = await start((i) =>
+      i === 1
+        ? { status: 201, text: `${json}${' '.repeat(MAX_RESPONSE_BYTES)}` }
+        : { status: 201, text: `\uFEFF${json}` },
+    );
+    expect(await provider.send(request())).toMatchObject({ kind: 'accepted', providerSid: MESSAGE_SID });
+    // Over the cap: the create was written, so whether it exists is unknown (reconciled, never re-sent).
+    const result = await provider.send(request());
+    expect(result).toMatchObject({ kind: 'unknown', httpStatus: null });
+    expect(result.kind !== 'accepted' && result.error.code).toBe('SB_PROVIDER_OUTCOME_UNKNOWN');
+    // The pool goes on working after the aborted exchange.
+    expect((await provider.send(request())).kind).toBe('accepted');
+    expect(fake.requests.filter((r) => r.method === 'POST')).toHaveLength(3);
   });
 
   it('logs neither the body nor a full phone number, and masks numbers in Twilio messages', async () => {
