@@ -6,13 +6,19 @@ const { parentPort, workerData } = require('node:worker_threads');
 const Database = require(workerData.module);
 const fs = require('node:fs');
 const db = new Database(workerData.path);
-db.pragma('busy_timeout = 1000');
-// Background work yields the CPU to the thread that serves requests: on Linux a thread's
-// nice value is its own, set through its thread id. Elsewhere it keeps the process's.
-try {
-  const tid = Number(fs.readlinkSync('/proc/thread-self').split('/').pop());
-  if (Number.isInteger(tid) && tid > 0) require('node:os').setPriority(tid, workerData.nice);
-} catch {}
+// The checkpointer never waits on a lock: its RESTART runs while the request thread's writers
+// are held, and would otherwise sit out a scan's snapshot on the reader (up to this timeout)
+// with them held. Busy, the RESTART copies what it can and the log is restarted next time.
+db.pragma(workerData.checkpoint ? 'busy_timeout = 0' : 'busy_timeout = 1000');
+// Checkpointing yields the CPU to the thread that serves requests: on Linux a thread's nice
+// value is its own, set through its thread id. Elsewhere it keeps the process's. The reader
+// keeps the process's: it answers requests (listings, queue statistics).
+if (workerData.nice !== null) {
+  try {
+    const tid = Number(fs.readlinkSync('/proc/thread-self').split('/').pop());
+    if (Number.isInteger(tid) && tid > 0) require('node:os').setPriority(tid, workerData.nice);
+  } catch {}
+}
 // The database file and its log as /proc/self/fd names them (Linux), to flush their pages
 // ahead of the RESTART. A PASSIVE pass that new frames overtake never syncs the database
 // file, so everything the passes copied (megabytes) was left to the RESTART's own sync, with
@@ -50,7 +56,7 @@ function flushFiles() {
 }
 let restartedAt = -1;
 let awaitingWriters = false;
-const timer = setInterval(() => {
+const timer = workerData.checkpoint && setInterval(() => {
   if (awaitingWriters) return;
   try {
     const [pass] = db.pragma('wal_checkpoint(PASSIVE)');
@@ -93,11 +99,14 @@ parentPort.on('message', (msg) => {
  */
 export type WriterHold = (during: () => Promise<void>) => Promise<void>;
 
-/** A second connection to the SQLite file, in a worker thread. */
+/** Two more connections to the SQLite file, each in a worker thread: a checkpointer and a reader. */
 export interface BackgroundConnection {
   /**
-   * Runs a read-only query there: a scan (counting a million queued rows takes ~0.4 s) then
-   * never stalls the event loop that serves requests. WAL mode gives it its own snapshot.
+   * Runs a read-only query on the reader: a scan (counting a million queued rows takes ~0.4 s)
+   * then never stalls the event loop that serves requests. WAL mode gives it its own snapshot.
+   * The reader runs at the process's priority and apart from the checkpointer, so a listing
+   * neither waits behind a log restart (which can wait a second for a reader's snapshot) nor
+   * runs at the checkpointer's nice 19, which beside busy threads gets ~1/70 of a core.
    */
   read<Row>(sql: string, params?: readonly (string | number | null)[]): Promise<Row[]>;
   /** What the log restarts have done so far, for diagnostics. */
@@ -114,7 +123,7 @@ export interface LogRestartStats {
 }
 
 /**
- * Starts the worker thread that owns the background connection. It also checkpoints the WAL
+ * Starts the checkpointer's worker thread (the reader's starts at the first read). It checkpoints the WAL
  * every `intervalMs` (default 1 s), so the copy back into the database file never stalls the event loop
  * (a checkpoint on the main connection stalled requests for 50–260 ms). PASSIVE copies
  * without blocking writers, but under a steady write load it never finds the log fully copied,
@@ -126,7 +135,7 @@ export interface LogRestartStats {
  * handler on the event loop. The hold is short because the pages the passes copied, and the
  * log written since, are flushed (fdatasync) before it: the RESTART's own syncs had flushed
  * them, and held writers for 2.5–5 ms a restart (up to 14), once a second at 6k callbacks/s;
- * flushed before, the hold took 0.8 ms (median; at most 1.6). The thread runs
+ * flushed before, the hold took 0.8 ms (median; at most 1.6). The checkpointer runs
  * at the lowest CPU priority (Linux), so the copying never takes a core from request serving.
  */
 export function startBackgroundConnection(
@@ -145,78 +154,98 @@ export function startBackgroundConnection(
     nice = 19,
   } = options;
   const module = createRequire(import.meta.url).resolve('better-sqlite3');
-  const worker = new Worker(BACKGROUND_WORKER, {
-    eval: true,
-    workerData: { module, path, intervalMs, restartFrames, nice },
-  });
-  worker.unref();
-  const pending = new Map<number, { resolve(rows: unknown[]): void; reject(err: Error): void }>();
-  let nextId = 0;
+  const spawn = (role: { checkpoint: boolean; nice: number | null }) => {
+    const worker = new Worker(BACKGROUND_WORKER, {
+      eval: true,
+      workerData: { module, path, intervalMs, restartFrames, ...role },
+    });
+    worker.unref();
+    return worker;
+  };
+  const checkpointer = spawn({ checkpoint: true, nice });
+  let checkpointerExited = false;
+  let stopped = false;
   let restartDone: (() => void) | null = null;
-  let exited = false;
   const stats: LogRestartStats = { count: 0, lastFlushed: [] };
   const endRestart = () => {
     restartDone?.();
     restartDone = null;
   };
-  worker.on(
-    'message',
-    (msg: {
-      id: number;
-      rows?: unknown[];
-      error?: string;
-      restartReady?: true;
-      flushed?: string[];
-      restarted?: true;
-    }) => {
-      if (msg.restartReady) {
-        stats.lastFlushed = msg.flushed ?? [];
-        // Writers wait asynchronously while the worker restarts the log; the event loop runs on.
-        void holdWriters(
-          () =>
-            new Promise<void>((resolve) => {
-              // The hold may start after the worker stopped: nobody would answer.
-              if (exited) return resolve();
-              restartDone = resolve;
-              worker.postMessage('restart');
-            }),
-        ).catch(() => {
-          // The hold never started (the connection is closing): let the worker go on alone.
-          if (!restartDone) worker.postMessage('restart');
-          endRestart();
-        });
-        return;
-      }
-      if (msg.restarted) {
-        stats.count++;
-        return endRestart();
-      }
+  checkpointer.on('message', (msg: { restartReady?: true; flushed?: string[]; restarted?: true }) => {
+    if (msg.restartReady) {
+      stats.lastFlushed = msg.flushed ?? [];
+      // Writers wait asynchronously while the worker restarts the log; the event loop runs on.
+      void holdWriters(
+        () =>
+          new Promise<void>((resolve) => {
+            // The hold may start after the worker stopped: nobody would answer.
+            if (checkpointerExited) return resolve();
+            restartDone = resolve;
+            checkpointer.postMessage('restart');
+          }),
+      ).catch(() => {
+        // The hold never started (the connection is closing): let the worker go on alone.
+        if (!restartDone) checkpointer.postMessage('restart');
+        endRestart();
+      });
+      return;
+    }
+    if (msg.restarted) {
+      stats.count++;
+      endRestart();
+    }
+  });
+  checkpointer.on('error', (err) => {
+    // Without the worker, checkpoints fall back to the main connection's auto-checkpoint
+    // (on the event loop): say so rather than degrade silently.
+    process.emitWarning(`SQLite background checkpointer failed: ${err.message}`, 'SwitchboardWarning');
+    endRestart();
+  });
+  checkpointer.on('exit', () => {
+    checkpointerExited = true;
+    endRestart();
+  });
+
+  // The reader: started at the first read, and again after a failure.
+  let reader: Worker | null = null;
+  const pending = new Map<number, { resolve(rows: unknown[]): void; reject(err: Error): void }>();
+  let nextId = 0;
+  const failAll = (err: Error) => {
+    for (const waiter of pending.values()) waiter.reject(err);
+    pending.clear();
+  };
+  const startReader = () => {
+    const worker = spawn({ checkpoint: false, nice: null });
+    worker.on('message', (msg: { id: number; rows?: unknown[]; error?: string }) => {
       const waiter = pending.get(msg.id);
       if (!waiter) return;
       pending.delete(msg.id);
       if (msg.error !== undefined) waiter.reject(new Error(msg.error));
       else waiter.resolve(msg.rows ?? []);
-    },
-  );
-  const failAll = (err: Error) => {
-    for (const waiter of pending.values()) waiter.reject(err);
-    pending.clear();
+    });
+    worker.on('error', (err) => {
+      process.emitWarning(`SQLite background reader failed: ${err.message}`, 'SwitchboardWarning');
+      failAll(err);
+    });
+    worker.on('exit', () => {
+      if (reader === worker) reader = null;
+      failAll(new Error('the background SQLite reader has stopped'));
+    });
+    return worker;
   };
-  worker.on('error', (err) => {
-    // Without the worker, checkpoints fall back to the main connection's auto-checkpoint
-    // (on the event loop): say so rather than degrade silently.
-    process.emitWarning(`SQLite background connection failed: ${err.message}`, 'SwitchboardWarning');
-    failAll(err);
-    endRestart();
-  });
-  worker.on('exit', () => {
-    exited = true;
-    failAll(new Error('the background SQLite connection has stopped'));
-    endRestart();
-  });
+
+  const stopWorker = async (worker: Worker) => {
+    const exit = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+    worker.postMessage('stop');
+    await Promise.race([exit, new Promise((r) => setTimeout(r, 2_000))]);
+    await worker.terminate();
+  };
   return {
     restarts: () => ({ ...stats }),
     read<Row>(sql: string, params: readonly (string | number | null)[] = []): Promise<Row[]> {
+      if (stopped) return Promise.reject(new Error('the background SQLite reader has stopped'));
+      reader ??= startReader();
+      const worker = reader;
       const id = nextId++;
       return new Promise<Row[]>((resolve, reject) => {
         pending.set(id, { resolve: resolve as (rows: unknown[]) => void, reject });
@@ -228,11 +257,12 @@ export function startBackgroundConnection(
       });
     },
     async stop() {
-      if (exited) return;
-      const exit = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
-      worker.postMessage('stop');
-      await Promise.race([exit, new Promise((r) => setTimeout(r, 2_000))]);
-      await worker.terminate();
+      if (stopped) return;
+      stopped = true;
+      await Promise.all([
+        checkpointerExited ? undefined : stopWorker(checkpointer),
+        reader ? stopWorker(reader) : undefined,
+      ]);
     },
   };
 }
