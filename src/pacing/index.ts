@@ -1,4 +1,4 @@
-export { book, earliestStart, type GcraState } from './gcra.ts';
+export { book, CallSpacing, earliestStart, type GcraState } from './gcra.ts';
 export {
   allSenders,
   MIN_RATE_FACTOR,

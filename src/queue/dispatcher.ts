@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { PoolConfig } from '../config/index.ts';
 import { SbError } from '../errors/index.ts';
 import type { Metrics } from '../observability/index.ts';
-import { poolClaimPlan, type SlotAssignment } from '../pacing/index.ts';
+import { CallSpacing, poolClaimPlan, type SlotAssignment } from '../pacing/index.ts';
 import type { Provider, SendResult } from '../providers/index.ts';
 import {
   claimPaced,
@@ -81,6 +81,9 @@ export class Dispatcher {
   private stopping = false;
   private loopDone: Promise<void> | null = null;
   private lastLeaseSweep = 0;
+  /** The pace of this process's own calls per number, after the slots (see `CallSpacing`). */
+  private readonly spacing = new CallSpacing();
+  private readonly numberMps = new WeakMap<PoolConfig, ReadonlyMap<string, number>>();
 
   constructor(
     private readonly deps: DispatcherDeps,
@@ -263,6 +266,10 @@ export class Dispatcher {
     // Started ahead of the slot (prepareLeadMs): the provider call itself waits for it.
     const early = slot.at - this.clock();
     if (early > 0) await sleep(early);
+    // A call that leaves late would leave back to back with the next ones: keep the number's pace.
+    const mps = this.mpsOf(pool, sender);
+    const spread = mps === undefined ? 0 : this.spacing.reserve(sender, mps, pool.burst, this.clock());
+    if (spread > 0) await sleep(spread);
     await this.semaphore.acquire();
     this.deps.metrics.sendLateness.observe({ pool: pool.id }, Math.max(0, this.clock() - slot.at) / 1000);
     const started = performance.now();
@@ -284,6 +291,16 @@ export class Dispatcher {
     this.deps.metrics.providerLatency.observe({ outcome: result.kind }, (performance.now() - started) / 1000);
     this.deps.metrics.providerRequests.inc({ outcome: result.kind, pool: pool.id });
     await this.record(this.decide(row, pool, attempt, result));
+  }
+
+  /** A number's MPS in its pool (undefined for a sender the pool does not list). */
+  private mpsOf(pool: PoolConfig, sender: string): number | undefined {
+    let byAddress = this.numberMps.get(pool);
+    if (!byAddress) {
+      byAddress = new Map(pool.numbers.map((n) => [n.address, n.mps]));
+      this.numberMps.set(pool, byAddress);
+    }
+    return byAddress.get(sender);
   }
 
   private decide(row: MessageRow, pool: PoolConfig, attempt: number, result: SendResult): DispatchOutcome {

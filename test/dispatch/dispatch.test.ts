@@ -92,6 +92,32 @@ describe.each(backends())('dispatch on $name', (backend) => {
     expect(lateness?.value).toBe(8);
   });
 
+  it('spreads calls that an event-loop stall made late back out to the number\u2019s pace', async () => {
+    await admin(sim, 'POST', '/sim/reset');
+    const pool = testPool({ id: 'stall', numbers: [{ address: SENDER, mps: 10 }] });
+    const ids = await enqueue(db, pool.id, 12, {}, 'stall');
+    const { dispatcher, stop } = simDispatcher(db, sim, [pool]);
+    dispatcher.start();
+    await waitFor(statuses, (r) => r.some((x) => ids.includes(x.id) && x.status === 'submitted'), 10_000, 5);
+    // The event loop stalls for 700 ms: the slots of about seven messages pass meanwhile.
+    const until = Date.now() + 700;
+    while (Date.now() < until) {
+      // busy: nothing else runs
+    }
+    await waitFor(
+      statuses,
+      (r) => r.filter((x) => ids.includes(x.id)).every((x) => x.status === 'submitted'),
+      20_000,
+      50,
+    );
+    await stop();
+    const calls = (await inspected(sim)).map((m) => m.createdAt).sort((a, b) => a - b);
+    expect(calls).toHaveLength(12);
+    // At 10 MPS with burst 1 the spacing allows two calls back to back, never three: any three
+    // calls in a row span an interval (100 ms; 20 ms off for timer and HTTP jitter).
+    for (let i = 0; i + 2 < calls.length; i++) expect(calls[i + 2]! - calls[i]!).toBeGreaterThanOrEqual(80);
+  });
+
   it('fails a permanently rejected message at once with the provider code', async () => {
     await admin(sim, 'POST', '/sim/reset');
     const pool = testPool({ id: 'perm', numbers: [{ address: SENDER, mps: 1_000 }] });
