@@ -179,8 +179,8 @@ export type OptOutReader = (recipients: readonly string[], scopes: readonly stri
 /**
  * One recipient's opt-out at a time, with the lookups asked in one tick read together: one
  * query per scope set and up to `maxBatch` recipients (DataLoader). The dispatcher checks a
- * claimed batch of messages at once, and a query per message was a tenth of everything it
- * allocated (Kysely builds and compiles each one). Nothing is cached: every lookup reads the
+ * claimed batch of messages at once, and a query per message made 162 of the 1,165 MB the
+ * gateway allocated in dispatch-e2e (Kysely builds and compiles each one). Nothing is cached: every lookup reads the
  * table after it was asked, so an opt-out stored before then is always seen. A failed read
  * fails the lookups of its batch only.
  */

@@ -105,8 +105,9 @@ export interface BackgroundConnection {
    * Runs a read-only query on the reader: a scan (counting a million queued rows takes ~0.4 s)
    * then never stalls the event loop that serves requests. WAL mode gives it its own snapshot.
    * The reader runs at the process's priority and apart from the checkpointer, so a listing
-   * neither waits behind a log restart (which can wait a second for a reader's snapshot) nor
-   * runs at the checkpointer's nice 19, which beside busy threads gets ~1/70 of a core.
+   * neither waits behind the checkpointer's passes and file syncs (tens of ms each) nor runs
+   * at its nice 19, which beside busy threads gets ~1/70 of a core; and a scan no longer puts
+   * the checkpoints off while it runs.
    */
   read<Row>(sql: string, params?: readonly (string | number | null)[]): Promise<Row[]>;
   /** What the log restarts have done so far, for diagnostics. */
