@@ -109,6 +109,30 @@ describe.each(backends())('callback routes on $name', (backend) => {
     expect(JSON.parse(rows[0]!.params)).toEqual(statusParams(sid, 'delivered'));
   });
 
+  it('keeps parameters named like built-in properties as ordinary, signed parameters', async () => {
+    const sid = newSid();
+    const params: Record<string, string> = {
+      ...statusParams(sid, 'sent'),
+      constructor: 'c',
+      hasOwnProperty: 'h',
+      toString: 't',
+    };
+    // In a literal `__proto__` would set the prototype: this makes it an own key, as a form can.
+    Object.defineProperty(params, '__proto__', {
+      value: 'p',
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
+    const res = await post('/webhooks/twilio/status?mid=m-proto', { ...params });
+    expect(res.statusCode).toBe(204);
+    const [row] = await storedFor(sid);
+    const stored = JSON.parse(row!.params) as Record<string, unknown>;
+    expect(Object.hasOwn(stored, '__proto__')).toBe(true);
+    expect(stored).toMatchObject({ constructor: 'c', hasOwnProperty: 'h', toString: 't', MessageSid: sid });
+    expect(JSON.stringify(stored)).toContain('"__proto__":"p"');
+  });
+
   it('keeps the error code of a failed callback', async () => {
     const sid = newSid();
     const res = await post(

@@ -74,8 +74,17 @@ export function callbackRoutes(deps: CallbackRouteDeps, options: CallbackRouteOp
   const verifier = new TwilioSignatureVerifier(options);
   const clock = deps.clock ?? Date.now;
   const bodyLimit = options.bodyLimit ?? 64 * 1024;
-  const baseUrl = () =>
-    (typeof options.publicUrl === 'function' ? options.publicUrl() : options.publicUrl).replace(/\/+$/, '');
+  // Trimmed once per distinct value, not on every request.
+  let lastRaw: string | null = null;
+  let lastBase = '';
+  const baseUrl = () => {
+    const raw = typeof options.publicUrl === 'function' ? options.publicUrl() : options.publicUrl;
+    if (raw !== lastRaw) {
+      lastRaw = raw;
+      lastBase = raw.replace(/\/+$/, '');
+    }
+    return lastBase;
+  };
 
   return async (app: FastifyInstance) => {
     const batcher = new WriteBatcher<NewCallbackEvent, CallbackInsertResult>(
@@ -185,16 +194,35 @@ function escapeXml(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }
 
-/** The form parameters of a request: strings, or arrays of strings for repeated names. */
+/**
+ * The form parameters of a request: strings, or arrays of strings for repeated names. A form
+ * body as the form parser made it (no prototype, nothing but strings) is used as it is; any
+ * other body is copied with only such values. Copying every body was a tenth of what the
+ * gateway allocated per callback.
+ */
 function formParams(body: unknown): FormParams {
+  if (typeof body !== 'object' || body === null) return Object.create(null);
+  // fast-querystring's objects inherit from an empty object without a prototype.
+  const proto: unknown = Object.getPrototypeOf(body);
+  const bare = proto === null || (proto !== Object.prototype && Object.getPrototypeOf(proto) === null);
+  if (bare && isFormParams(body)) return body as FormParams;
   // No prototype: a parameter named `__proto__` stays an ordinary key.
   const out: FormParams = Object.create(null);
-  if (typeof body !== 'object' || body === null) return out;
   for (const [k, v] of Object.entries(body)) {
     if (typeof v === 'string') out[k] = v;
     else if (Array.isArray(v) && v.every((x) => typeof x === 'string')) out[k] = v;
   }
   return out;
+}
+
+/** Whether every own value is a string or an array of strings, and nothing is inherited. */
+function isFormParams(body: object): boolean {
+  for (const k in body) {
+    if (!Object.hasOwn(body, k)) return false;
+    const v = (body as Record<string, unknown>)[k];
+    if (typeof v !== 'string' && !(Array.isArray(v) && v.every((x) => typeof x === 'string'))) return false;
+  }
+  return true;
 }
 
 function single(v: string | readonly string[] | undefined): string | undefined {
