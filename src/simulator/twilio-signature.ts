@@ -1,4 +1,4 @@
-import { createHmac } from 'node:crypto';
+import { createHmac, createSecretKey, type KeyObject } from 'node:crypto';
 
 /** Form parameters as Twilio signs them: a repeated name carries an array of values. */
 export type SignedParams = Record<string, string | readonly string[]>;
@@ -37,9 +37,19 @@ function sortedKeys(o: object): string[] {
   return keys;
 }
 
+/** Each auth token as a key object, made once: a string key is converted on every HMAC. */
+const keys = new Map<string, KeyObject>();
+const MAX_KEYS = 1_000;
+
 /** HMAC-SHA1 of the URL and the signed parameters with the auth token, base64. */
 export function signTwilioString(authToken: string, url: string, paramsPart: string): string {
-  return createHmac('sha1', authToken)
+  let key = keys.get(authToken);
+  if (!key) {
+    if (keys.size >= MAX_KEYS) keys.clear();
+    key = createSecretKey(Buffer.from(authToken, 'utf8'));
+    keys.set(authToken, key);
+  }
+  return createHmac('sha1', key)
     .update(url + paramsPart, 'utf8')
     .digest('base64');
 }
