@@ -38,16 +38,16 @@ function sortedKeys(o: object): string[] {
 }
 
 /** Each auth token as a key object, made once: a string key is converted on every HMAC. */
-const keys = new Map<string, KeyObject>();
+const keyObjects = new Map<string, KeyObject>();
 const MAX_KEYS = 1_000;
 
 /** HMAC-SHA1 of the URL and the signed parameters with the auth token, base64. */
 export function signTwilioString(authToken: string, url: string, paramsPart: string): string {
-  let key = keys.get(authToken);
+  let key = keyObjects.get(authToken);
   if (!key) {
-    if (keys.size >= MAX_KEYS) keys.clear();
+    if (keyObjects.size >= MAX_KEYS) keyObjects.clear();
     key = createSecretKey(Buffer.from(authToken, 'utf8'));
-    keys.set(authToken, key);
+    keyObjects.set(authToken, key);
   }
   return createHmac('sha1', key)
     .update(url + paramsPart, 'utf8')
