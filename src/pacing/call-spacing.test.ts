@@ -1,37 +1,49 @@
 import { describe, expect, it } from 'vitest';
 import { CallSpacing } from './gcra.ts';
 
+/** A pool of two numbers at `mps`, with its burst. */
+const pool = (mps: number, burst: number) => ({
+  numbers: [
+    { address: '+1', mps },
+    { address: '+2', mps },
+  ],
+  burst,
+});
+
 describe('call spacing', () => {
   it('never delays calls on their slots, even a few milliseconds late', () => {
     const spacing = new CallSpacing();
     // 10 MPS: slots 100 ms apart, each call up to 5 ms late.
-    const waits = [0, 103, 200, 305, 401, 500].map((at) => spacing.reserve('+1', 10, 1, at));
+    const waits = [0, 103, 200, 305, 401, 500].map((at) => spacing.reserve(pool(10, 1), '+1', at));
     expect(waits).toEqual([0, 0, 0, 0, 0, 0]);
   });
 
   it('spreads a bunch of late calls at the number\u2019s pace, one more back to back than the burst', () => {
     const spacing = new CallSpacing();
-    expect(spacing.reserve('+1', 10, 1, 0)).toBe(0);
+    expect(spacing.reserve(pool(10, 1), '+1', 0)).toBe(0);
     // Six slots passed during a stall; their calls all come at 700.
-    const waits = Array.from({ length: 6 }, () => spacing.reserve('+1', 10, 1, 700));
+    const waits = Array.from({ length: 6 }, () => spacing.reserve(pool(10, 1), '+1', 700));
     expect(waits).toEqual([0, 0, 100, 200, 300, 400]);
-    // Another number keeps its own pace.
-    expect(spacing.reserve('+2', 10, 1, 700)).toBe(0);
+    // Another number keeps its own pace, and a sender the pool does not list is not paced here.
+    expect(spacing.reserve(pool(10, 1), '+2', 700)).toBe(0);
+    expect(Array.from({ length: 4 }, () => spacing.reserve(pool(10, 1), '+9', 700))).toEqual([0, 0, 0, 0]);
     // With a burst of 3, four go back to back.
     const burst = new CallSpacing();
-    expect(Array.from({ length: 5 }, () => burst.reserve('+1', 10, 3, 0))).toEqual([0, 0, 0, 0, 100]);
+    expect(Array.from({ length: 5 }, () => burst.reserve(pool(10, 3), '+1', 0))).toEqual([0, 0, 0, 0, 100]);
     // At 1,000 MPS, 5 ms of calls plus the burst (six) go together: timer jitter is never spread.
     const fast = new CallSpacing();
-    const fastWaits = Array.from({ length: 8 }, () => fast.reserve('+1', 1_000, 1, 0));
+    const fastWaits = Array.from({ length: 8 }, () => fast.reserve(pool(1_000, 1), '+1', 0));
     expect(fastWaits).toEqual([0, 0, 0, 0, 0, 0, 1, 2]);
   });
 
   it('adds a delay no longer than the lateness, which does not grow while calls stay on their slots', () => {
     const spacing = new CallSpacing();
     // 10 MPS, slots every 100 ms: a stall makes the calls of slots 100–300 come at 350.
-    expect(spacing.reserve('+1', 10, 1, 0)).toBe(0);
-    expect([350, 350, 350].map((at) => spacing.reserve('+1', 10, 1, at))).toEqual([0, 0, 100]);
+    expect(spacing.reserve(pool(10, 1), '+1', 0)).toBe(0);
+    expect([350, 350, 350].map((at) => spacing.reserve(pool(10, 1), '+1', at))).toEqual([0, 0, 100]);
     // The calls after it come on their slots: each waits the lateness less one interval, no more.
-    expect([400, 500, 600, 700].map((at) => spacing.reserve('+1', 10, 1, at))).toEqual([150, 150, 150, 150]);
+    expect([400, 500, 600, 700].map((at) => spacing.reserve(pool(10, 1), '+1', at))).toEqual([
+      150, 150, 150, 150,
+    ]);
   });
 });

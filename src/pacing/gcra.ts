@@ -1,3 +1,5 @@
+import type { PoolConfig } from '../config/index.ts';
+
 /** GCRA state for one key: its theoretical arrival time (ms). */
 export interface GcraState {
   tat: number;
@@ -33,9 +35,21 @@ const TIMER_SLACK_MS = 5;
  */
 export class CallSpacing {
   private readonly senders = new Map<string, GcraState>();
+  /** Each pool's numbers by address, with their MPS (a reloaded config brings new pool objects). */
+  private readonly numbers = new WeakMap<object, ReadonlyMap<string, number>>();
 
-  /** How long (ms) a call from `sender` must wait from `now` to keep its pace; books that time. */
-  reserve(sender: string, mps: number, burst: number, now: number): number {
+  /**
+   * How long (ms) a call from `sender` of `pool` must wait from `now` to keep the number's
+   * pace; books that time. 0 for a sender the pool does not list.
+   */
+  reserve(pool: Pick<PoolConfig, 'numbers' | 'burst'>, sender: string, now: number): number {
+    let byAddress = this.numbers.get(pool);
+    if (!byAddress) {
+      byAddress = new Map(pool.numbers.map((n) => [n.address, n.mps]));
+      this.numbers.set(pool, byAddress);
+    }
+    const mps = byAddress.get(sender);
+    if (mps === undefined) return 0;
     let state = this.senders.get(sender);
     if (!state) {
       state = { tat: now };
@@ -43,7 +57,7 @@ export class CallSpacing {
     }
     const interval = 1000 / mps;
     const slack = Math.max(1, Math.ceil(TIMER_SLACK_MS / interval));
-    const start = earliestStart(state, now, interval, burst + slack);
+    const start = earliestStart(state, now, interval, pool.burst + slack);
     book(state, start, interval);
     return start - now;
   }

@@ -19,7 +19,7 @@ import { createDispatchWriters, type DispatchWriters } from './dispatch-writers.
 import { PollPause, processTimers } from './poll-pause.ts';
 import { createRateLimitBrake } from './rate-limit-brake.ts';
 import { nextDelay, type RetryPolicy } from './retry-policy.ts';
-import { failedOutcome, findOwnSent, providerAddress, retryOutcome } from './send-outcomes.ts';
+import { deadLetter, failedOutcome, findOwnSent, providerAddress, retryOutcome } from './send-outcomes.ts';
 
 /** What the dispatcher works with. */
 export interface DispatcherDeps {
@@ -83,7 +83,6 @@ export class Dispatcher {
   private lastLeaseSweep = 0;
   /** The pace of this process's own calls per number, after the slots (see `CallSpacing`). */
   private readonly spacing = new CallSpacing();
-  private readonly numberMps = new WeakMap<PoolConfig, ReadonlyMap<string, number>>();
 
   constructor(
     private readonly deps: DispatcherDeps,
@@ -219,21 +218,16 @@ export class Dispatcher {
       if (settled) return;
     }
     if (row.attempts >= maxAttempts) {
+      const reason = row.error_code ?? 'unknown';
+      this.deps.metrics.deadLetters.inc({ reason });
+      const last = {
+        message: row.error_message ?? reason,
+        providerCode: row.provider_error_code,
+        httpStatus: null,
+      };
       await this.record(
-        failedOutcome(row, {
-          attempt: row.attempts,
-          owner: this.options.owner,
-          status: 'dead',
-          error: new SbError(
-            'SB_QUEUE_RETRIES_EXHAUSTED',
-            `gave up after ${row.attempts} attempts: ${row.error_message ?? row.error_code ?? 'unknown'}`,
-          ),
-          providerCode: row.provider_error_code,
-          httpStatus: null,
-          now: this.clock(),
-        }),
+        deadLetter(row, { attempt: row.attempts, owner: this.options.owner, now: this.clock() }, last),
       );
-      this.deps.metrics.deadLetters.inc({ reason: row.error_code ?? 'unknown' });
       return;
     }
     const decision = this.deps.policy
@@ -267,8 +261,7 @@ export class Dispatcher {
     const early = slot.at - this.clock();
     if (early > 0) await sleep(early);
     // A call that leaves late would leave back to back with the next ones: keep the number's pace.
-    const mps = this.mpsOf(pool, sender);
-    const spread = mps === undefined ? 0 : this.spacing.reserve(sender, mps, pool.burst, this.clock());
+    const spread = this.spacing.reserve(pool, sender, this.clock());
     if (spread > 0) await sleep(spread);
     await this.semaphore.acquire();
     this.deps.metrics.sendLateness.observe({ pool: pool.id }, Math.max(0, this.clock() - slot.at) / 1000);
@@ -291,16 +284,6 @@ export class Dispatcher {
     this.deps.metrics.providerLatency.observe({ outcome: result.kind }, (performance.now() - started) / 1000);
     this.deps.metrics.providerRequests.inc({ outcome: result.kind, pool: pool.id });
     await this.record(this.decide(row, pool, attempt, result));
-  }
-
-  /** A number's MPS in its pool (undefined for a sender the pool does not list). */
-  private mpsOf(pool: PoolConfig, sender: string): number | undefined {
-    let byAddress = this.numberMps.get(pool);
-    if (!byAddress) {
-      byAddress = new Map(pool.numbers.map((n) => [n.address, n.mps]));
-      this.numberMps.set(pool, byAddress);
-    }
-    return byAddress.get(sender);
   }
 
   private decide(row: MessageRow, pool: PoolConfig, attempt: number, result: SendResult): DispatchOutcome {
@@ -337,11 +320,11 @@ export class Dispatcher {
     const reconcile = result.kind === 'unknown';
     if (!reconcile && attempt >= this.options.retry.maxAttempts) {
       this.deps.metrics.deadLetters.inc({ reason: result.error.code });
-      const error = new SbError(
-        'SB_QUEUE_RETRIES_EXHAUSTED',
-        `gave up after ${attempt} attempts: ${result.error.message}`,
+      return deadLetter(
+        row,
+        { attempt, owner, now },
+        { message: result.error.message, providerCode, httpStatus },
       );
-      return failedOutcome(row, { attempt, owner, status: 'dead', error, providerCode, httpStatus, now });
     }
     this.deps.metrics.retries.inc({ reason: result.error.code });
     const delayMs = this.retryDelay(row, reconcile);

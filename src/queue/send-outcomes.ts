@@ -1,4 +1,4 @@
-import type { SbError } from '../errors/index.ts';
+import { SbError } from '../errors/index.ts';
 import type { Provider } from '../providers/index.ts';
 import { type Db, type DispatchOutcome, knownProviderSids, type MessageRow } from '../store/index.ts';
 
@@ -36,6 +36,19 @@ export function failedOutcome(
   args: AttemptFailure & { status: 'failed' | 'dead' },
 ): DispatchOutcome {
   return { kind: 'failed', status: args.status, ...failureFields(row, args) };
+}
+
+/** Dead-lettered after the last attempt, with what went wrong last. */
+export function deadLetter(
+  row: MessageRow,
+  at: { attempt: number; owner: string; now: number },
+  last: { message: string; providerCode: number | null; httpStatus: number | null },
+): DispatchOutcome {
+  const error = new SbError(
+    'SB_QUEUE_RETRIES_EXHAUSTED',
+    `gave up after ${at.attempt} attempts: ${last.message}`,
+  );
+  return failedOutcome(row, { ...at, ...last, error, status: 'dead' });
 }
 
 /** A retry after `delayMs`; with `reconcile`, the provider is asked first what it has. */

@@ -165,6 +165,16 @@ describe.each(backends())('dispatch on $name', (backend) => {
     await stop();
     // The check reserves caps and counters: a dead letter must not use them up.
     expect(checked).toEqual([fresh]);
+    // Dead-lettered with the last error it had (no message stored: its code).
+    const dead = await db.kysely
+      .selectFrom('messages')
+      .select(['error_code', 'error_message'])
+      .where('id', '=', exhausted!)
+      .executeTakeFirstOrThrow();
+    expect(dead).toEqual({
+      error_code: 'SB_QUEUE_RETRIES_EXHAUSTED',
+      error_message: 'gave up after 6 attempts: SB_PROVIDER_UNAVAILABLE',
+    });
   });
 
   it('claims new work at once when told of it, however long it has been idle', async () => {
