@@ -31,16 +31,18 @@ export {
 } from './message-store.ts';
 export { openDatabase } from './open-database.ts';
 export {
-  applyInboundEvents,
   batchedOptOutLookup,
+  type OptOutLookup,
+  type OptOutReader,
+  optedOutRecipients,
+} from './opt-out-store.ts';
+export {
+  applyInboundEvents,
   blockCountry,
   type InboundEffect,
   isFirstContact,
   lastWhatsappInbound,
   listCountryBlocks,
-  type OptOutLookup,
-  type OptOutReader,
-  optedOutRecipients,
   POLICY_REFUSED_CODE,
   type PolicyOutcome,
   pruneCounters,

@@ -3,11 +3,10 @@ import { describe, expect, it } from 'vitest';
 import { backends, useTestDatabase } from '../../test/support/databases.ts';
 import { testMessage } from '../../test/support/messages.ts';
 import { getMessage, insertMessages } from './message-store.ts';
+import { batchedOptOutLookup, optedOutRecipients } from './opt-out-store.ts';
 import {
-  batchedOptOutLookup,
   isFirstContact,
   lastWhatsappInbound,
-  optedOutRecipients,
   readStickySenders,
   recordPolicyOutcomes,
   rememberContact,
