@@ -238,7 +238,8 @@ export function startBackgroundConnection(
   const stopWorker = async (worker: Worker) => {
     const exit = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
     worker.postMessage('stop');
-    await Promise.race([exit, new Promise((r) => setTimeout(r, 2_000))]);
+    // Unref'd: the bound must not itself keep a stopping process alive for 2 s.
+    await Promise.race([exit, new Promise((r) => setTimeout(r, 2_000).unref())]);
     await worker.terminate();
   };
   return {
