@@ -257,8 +257,8 @@ export class Dispatcher {
       leaseMs: this.options.leaseMs,
     });
     if (!held) return; // the lease was lost (or a callback already settled it): never send
-    // Started ahead of the slot (prepareLeadMs): the provider call itself waits for it.
-    const early = slot.at - this.clock();
+    // Started ahead of the slot (prepareLeadMs): the call waits for it, up to the ms its attempt recorded.
+    const early = Math.ceil(slot.at) - this.clock();
     if (early > 0) await sleep(early);
     // A call that leaves late would leave back to back with the next ones: keep the number's pace.
     const spread = this.spacing.reserve(pool, sender, this.clock());
