@@ -1,6 +1,14 @@
 import { connect, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
+import { setFlagsFromString } from 'node:v8';
 import type { RequestSpec } from './load.ts';
+
+// The generator's own scavenges on its own thread, as the gateway's are (bin/switchboard.js):
+// V8's parallel scavenge waits for helper threads, and on two cores shared with the server a
+// helper that is not scheduled stalls the generator, whose lateness counts in every latency
+// (a scheduler trace, perf sched, showed one of the generator's helper threads on a core for
+// 1.8 + 4 ms while the gateway waited for that core). V8 reads the flag at each scavenge.
+setFlagsFromString('--no-parallel-scavenge');
 
 export interface PacedOptions {
   /** Requests started per second, on a fixed schedule whatever the answers do (open loop). */
