@@ -14,17 +14,8 @@
 //   BENCH_PACED_CONNECTIONS=256 (the open-loop phases)
 //   BENCH_EXPECTED_MAX_PER_S=30000 (sizes the precomputed callbacks)  BENCH_ROLE=api|all
 //   BENCH_PROFILE=1 (CPU profile of the gateway child)
-import { createHash } from 'node:crypto';
-import { signTwilioRequest } from '../src/simulator/index.ts';
 import { log, round } from './lib/env.ts';
-import {
-  benchRecipient,
-  type GatewayChild,
-  type GatewayLoopDelay,
-  postBatches,
-  startGatewayChild,
-  startSimChild,
-} from './lib/gateway.ts';
+import { type GatewayChild, type GatewayLoopDelay, startGatewayChild, startSimChild } from './lib/gateway.ts';
 import type { LoadResult, RequestSpec } from './lib/load.ts';
 import { benchPool, closedLoop, profileDir, ratio } from './lib/measure.ts';
 import {
@@ -32,6 +23,7 @@ import {
   metricTotal,
   readCpuSeconds,
   readHostCpu,
+  readRunQueueWaitMs,
   requestJson,
   requestText,
   stealPercent,
@@ -39,6 +31,14 @@ import {
 import { type PacedResult, runPaced } from './lib/paced.ts';
 import { benchPath, type ServerChild, spawnServer } from './lib/server-child.ts';
 import { envInt, runLength } from './lib/settings.ts';
+import {
+  ACCOUNT_SID,
+  AUTH_TOKEN,
+  FROM,
+  preloadMessages,
+  STATUSES,
+  signedCallbacks,
+} from './lib/signed-callbacks.ts';
 
 const TARGET_RATIO = 0.3;
 const TARGET_P99_MS = 5;
@@ -53,71 +53,6 @@ const pacedConnections = Math.max(1, envInt('BENCH_PACED_CONNECTIONS', 256, 4096
 const expectedMax = envInt('BENCH_EXPECTED_MAX_PER_S', 30_000, 1_000_000);
 const role = (process.env.BENCH_ROLE || 'api') as 'api' | 'all';
 const profiles = profileDir('callbacks-ingest');
-const STATUSES = ['sent', 'delivered'] as const;
-const FROM = '+14155550100';
-const ACCOUNT_SID = `AC${createHash('sha256').update('bench-callbacks').digest('hex').slice(0, 32)}`;
-const AUTH_TOKEN = createHash('sha256').update('bench-callbacks-token').digest('hex').slice(0, 32);
-
-/** Precomputed, signed callbacks: `count` distinct ones, message by message (sent, then delivered). */
-function signedCallbacks(publicUrl: string, ids: string[], first: number, count: number): RequestSpec[] {
-  const out: RequestSpec[] = new Array(count);
-  const doneDate = '2611281200';
-  for (let k = 0; k < count; k++) {
-    const n = first + k;
-    const m = Math.floor(n / STATUSES.length);
-    const status = STATUSES[n % STATUSES.length]!;
-    const id = ids[m % ids.length]!;
-    const sid = `SM${createHash('md5').update(`${id}`).digest('hex')}`;
-    const params: Record<string, string> = {
-      AccountSid: ACCOUNT_SID,
-      ApiVersion: '2010-04-01',
-      From: FROM,
-      MessageSid: sid,
-      MessageStatus: status,
-      SmsSid: sid,
-      SmsStatus: status,
-      To: benchRecipient(m),
-    };
-    if (status === 'delivered') params.RawDlrDoneDate = doneDate;
-    const path = `/webhooks/twilio/status?mid=${encodeURIComponent(id)}`;
-    out[k] = {
-      path,
-      method: 'POST',
-      headers: {
-        'content-type': 'application/x-www-form-urlencoded; charset=utf-8',
-        'x-twilio-signature': signTwilioRequest(AUTH_TOKEN, publicUrl + path, params),
-        'i-twilio-idempotency-token': `${sid}:${status}`,
-        'user-agent': 'TwilioProxy/1.1',
-        accept: '*/*',
-      },
-      body: new URLSearchParams(params).toString(),
-    };
-  }
-  return out;
-}
-
-/** Creates `count` messages through batch intake (numbered from `first`); their ids in order. */
-async function preloadMessages(url: string, first: number, count: number): Promise<string[]> {
-  const pool = benchPool(url, 4);
-  try {
-    const { ids } = await postBatches(pool, {
-      total: count,
-      batchSize: 1000,
-      concurrency: 2,
-      maxSeconds: 180,
-      collectIds: true,
-      makeMessage: (i) => ({
-        to: benchRecipient(first + i),
-        body: `Callback bench message ${first + i}`,
-        purpose: 'transactional',
-      }),
-    });
-    if (ids.length === 0) throw new Error('preload created no messages');
-    return ids;
-  } finally {
-    await pool.close();
-  }
-}
 
 /** An open-loop result, with the share of the host's CPU stolen by the hypervisor over its measured window. */
 type PacedPhase = PacedResult & { stealPct: number | null };
@@ -248,12 +183,24 @@ try {
     const requests = await distinctCallbacks(first, Math.ceil(rate * (warmupSeconds + seconds)) + 1);
     let fromUs = 0n;
     let cpuFrom: number | null = null;
+    let waitFrom: (number | null)[] = [null, null];
     const result = await paced(label, gwUrl, requests, rate, () => {
       fromUs = process.hrtime.bigint() / 1000n;
       cpuFrom = readCpuSeconds(gwPid);
+      waitFrom = [readRunQueueWaitMs(gwPid), readRunQueueWaitMs(process.pid)];
       void requestJson(statsPool, '/loop?reset=1');
     });
     const cpuTo = readCpuSeconds(gwPid);
+    // How long the gateway's and the generator's main threads sat runnable without a CPU in
+    // the window (other threads, other processes, the host's own): a tail the host caused.
+    const waited = (from: number | null, pid: number) => {
+      const to = readRunQueueWaitMs(pid);
+      return from === null || to === null ? null : round(to - from, 1);
+    };
+    const runQueueWaitMs = {
+      gateway: waited(waitFrom[0]!, gwPid),
+      generator: waited(waitFrom[1]!, process.pid),
+    };
     // CPU time of the whole gateway process (every thread) per callback answered in the window.
     const cpuUsPerCallback =
       cpuFrom !== null && cpuTo !== null && result.ok > 0
@@ -264,7 +211,8 @@ try {
       log(`${label}: measured window PROFILE_WINDOW_US=${fromUs}-${process.hrtime.bigint() / 1000n}`);
     const loop = await requestJson<GatewayLoopDelay>(statsPool, '/loop?reset=1');
     log(`${label}: gateway event-loop delay ${JSON.stringify(loop)}`);
-    return { result, loop, requests, cpuUsPerCallback };
+    log(`${label}: main threads waiting for a CPU (ms in the window) ${JSON.stringify(runQueueWaitMs)}`);
+    return { result, loop, requests, cpuUsPerCallback, runQueueWaitMs };
   };
 
   // --- half that rate, open loop, for latency ----------------------------------------------
@@ -343,6 +291,10 @@ try {
       target_half_rate_host_steal_pct: atTarget.result.stealPct,
       target_half_rate_bare_host_steal_pct: bareAtTarget.stealPct,
       target_half_rate_generator_lateness_p99_ms: round(atTarget.result.lateP99, 2),
+      // Time (ms, over the measured window) the gateway's and the generator's main threads
+      // were runnable but had no CPU: the two cores' contention, stalls no code of ours makes.
+      target_half_rate_gateway_runqueue_wait_ms: atTarget.runQueueWaitMs.gateway,
+      target_half_rate_generator_runqueue_wait_ms: atTarget.runQueueWaitMs.generator,
       bare_paced_p50_ms: round(barePaced.p50, 2),
       bare_paced_p99_ms: round(barePaced.p99, 2),
       // Whether the host let even the bare server answer within the target at this rate: when
@@ -351,6 +303,8 @@ try {
       bare_paced_p999_ms: round(barePaced.p999, 2),
       generator_lateness_p99_ms: round(gwPaced.lateP99, 2),
       paced_host_steal_pct: gwPaced.stealPct,
+      paced_gateway_runqueue_wait_ms: half.runQueueWaitMs.gateway,
+      paced_generator_runqueue_wait_ms: half.runQueueWaitMs.generator,
       bare_paced_host_steal_pct: barePaced.stealPct,
       paced_gateway_loop_delay_p99_ms: loop.p99Ms,
       paced_gateway_loop_delay_max_ms: loop.maxMs,

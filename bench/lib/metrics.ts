@@ -102,3 +102,17 @@ export function stealPercent(from: HostCpu | null, to: HostCpu | null): number |
   if (!from || !to || to.total <= from.total) return null;
   return Math.round((1000 * (to.steal - from.steal)) / (to.total - from.total)) / 10;
 }
+
+/**
+ * Time (ms) a process's main thread has spent runnable but waiting for a CPU so far, from
+ * /proc/<pid>/task/<pid>/schedstat (its second field, in ns); null where that is missing. A
+ * request that arrives meanwhile waits as long, whatever the server would have done with it.
+ */
+export function readRunQueueWaitMs(pid: number): number | null {
+  try {
+    const waitNs = Number(readFileSync(`/proc/${pid}/task/${pid}/schedstat`, 'utf8').split(' ')[1]);
+    return Number.isFinite(waitNs) ? waitNs / 1e6 : null;
+  } catch {
+    return null;
+  }
+}
