@@ -36,6 +36,21 @@ describe('call spacing', () => {
     expect(fastWaits).toEqual([0, 0, 0, 0, 0, 0, 1, 2]);
   });
 
+  it('spreads late calls at the slowed pace while the pool is slowed down after 429s', () => {
+    const spacing = new CallSpacing();
+    // 10 MPS at half rate (the brake's factor 0.5 on the slots): 200 ms apart, not 100.
+    expect(spacing.reserve(pool(10, 1), '+1', 0, 0.5)).toBe(0);
+    const waits = Array.from({ length: 5 }, () => spacing.reserve(pool(10, 1), '+1', 1_000, 0.5));
+    expect(waits).toEqual([0, 0, 200, 400, 600]);
+    // A factor out of range is clamped: above 1 is full rate, nothing (NaN) or 0 the floor.
+    const clamped = new CallSpacing();
+    expect(Array.from({ length: 3 }, () => clamped.reserve(pool(10, 1), '+1', 0, 4))).toEqual([0, 0, 100]);
+    const floor = new CallSpacing();
+    expect(Array.from({ length: 3 }, () => floor.reserve(pool(10, 1), '+1', 0, Number.NaN))).toEqual([
+      0, 0, 10_000,
+    ]);
+  });
+
   it('adds a delay no longer than the lateness, which does not grow while calls stay on their slots', () => {
     const spacing = new CallSpacing();
     // 10 MPS, slots every 100 ms: a stall makes the calls of slots 100–300 come at 350.

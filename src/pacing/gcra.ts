@@ -20,6 +20,9 @@ export function book(state: GcraState, start: number, intervalMs: number): void 
   state.tat = Math.max(state.tat, start) + intervalMs;
 }
 
+/** A factor below this (or not a number) is taken as this: the schedule's floor is 0.05. */
+const MIN_FACTOR = 0.01;
+
 /** Calls this close together are never spread: timers fire at 1 ms granularity, a few ms late under load. */
 const TIMER_SLACK_MS = 5;
 
@@ -40,9 +43,11 @@ export class CallSpacing {
 
   /**
    * How long (ms) a call from `sender` of `pool` must wait from `now` to keep the number's
-   * pace; books that time. 0 for a sender the pool does not list.
+   * pace (its MPS times `rateFactor`, below 1 while the pool is slowed down after 429s: late
+   * calls then catch up no faster than the slowed pace); books that time. 0 for a sender the
+   * pool does not list.
    */
-  reserve(pool: Pick<PoolConfig, 'numbers' | 'burst'>, sender: string, now: number): number {
+  reserve(pool: Pick<PoolConfig, 'numbers' | 'burst'>, sender: string, now: number, rateFactor = 1): number {
     let byAddress = this.numbers.get(pool);
     if (!byAddress) {
       byAddress = new Map(pool.numbers.map((n) => [n.address, n.mps]));
@@ -55,7 +60,7 @@ export class CallSpacing {
       state = { tat: now };
       this.senders.set(sender, state);
     }
-    const interval = 1000 / mps;
+    const interval = 1000 / (mps * (rateFactor > MIN_FACTOR ? Math.min(1, rateFactor) : MIN_FACTOR));
     const slack = Math.max(1, Math.ceil(TIMER_SLACK_MS / interval));
     const start = earliestStart(state, now, interval, pool.burst + slack);
     book(state, start, interval);

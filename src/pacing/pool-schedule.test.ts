@@ -99,6 +99,12 @@ describe('poolClaimPlan', () => {
     state2.get(poolKey('p'))!.rateFactor = 0.5;
     expect(later.capacity(state2, 10_000)).toBe(20);
     expect(state2.get(numberKey('+14155550100'))!.tat).toBe(0);
+    // Each slot says the factor it was paced at, so the dispatcher's own spacing follows it.
+    const slowed = placed(later.assign([row('s1'), row('s2')], state2));
+    expect(slowed.map((s) => s.rateFactor)).toEqual([1, 1]);
+    const braked = freshState(plan.keys, 10_000);
+    braked.get(poolKey('p'))!.rateFactor = 0.25;
+    expect(placed(plan.assign([row('s3')], braked)).map((s) => s.rateFactor)).toEqual([0.25]);
   });
 
   it('keeps a conversational recipient on its pinned number and pins a new one once', () => {

@@ -10,6 +10,11 @@ export interface SlotAssignment {
   at: number;
   /** False when no number of the pool may send (none registered): the message is refused. */
   registered: boolean;
+  /**
+   * The share of the numbers' MPS the slot was paced at (below 1 while the pool is slowed
+   * down after 429s); the dispatcher keeps its own calls to that pace too. 1 when absent.
+   */
+  rateFactor?: number;
 }
 
 /** How fast a slowed-down pool gets back to full rate: fraction of its MPS regained per second. */
@@ -151,6 +156,7 @@ export function poolClaimPlan(
           sender: slot.address,
           at: slot.start,
           registered: selector.sendable.length > 0,
+          rateFactor: factor,
         };
       });
       return { slots, newPins };

@@ -261,7 +261,7 @@ export class Dispatcher {
     const early = Math.ceil(slot.at) - this.clock();
     if (early > 0) await sleep(early);
     // A call that leaves late would leave back to back with the next ones: keep the number's pace.
-    const spread = this.spacing.reserve(pool, sender, this.clock());
+    const spread = this.spacing.reserve(pool, sender, this.clock(), slot.rateFactor);
     if (spread > 0) await sleep(spread);
     await this.semaphore.acquire();
     this.deps.metrics.sendLateness.observe({ pool: pool.id }, Math.max(0, this.clock() - slot.at) / 1000);
