@@ -118,4 +118,46 @@ describe('WriteBatcher', () => {
     const results = await Promise.allSettled([1, 2, 3].map((i) => batcher.submit(i)));
     expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected', 'fulfilled']);
   });
+  it('has a lone item in a stream wait for others (lingerMs), and nothing else', async () => {
+    const { batcher, batches } = recording({ maxBatch: 100, maxWaitMs: 0, lingerMs: 20 });
+    const nextTurn = () => new Promise((r) => setImmediate(r));
+    // After a quiet spell a lone item is written when its turn ends.
+    await batcher.submit(1);
+    expect(batches).toEqual([[1]]);
+    // Right after that write, items that come one per turn wait for each other.
+    const lone = batcher.submit(2);
+    await nextTurn();
+    await nextTurn();
+    expect(batches).toEqual([[1]]);
+    const next = batcher.submit(3);
+    await nextTurn();
+    expect(batches).toEqual([[1]]);
+    const t0 = performance.now();
+    expect(await Promise.all([lone, next])).toEqual([4, 6]);
+    expect(batches).toEqual([[1], [2, 3]]);
+    expect(performance.now() - t0).toBeLessThan(1_000);
+    // Items that arrive in one turn are written when it ends, stream or not.
+    const together = Promise.all([batcher.submit(4), batcher.submit(5)]);
+    await nextTurn();
+    await nextTurn();
+    expect(batches).toEqual([[1], [2, 3], [4, 5]]);
+    await together;
+    // And after a quiet spell longer than lingerMs, a lone item goes at once again.
+    await new Promise((r) => setTimeout(r, 40));
+    const quiet = batcher.submit(6);
+    await nextTurn();
+    await nextTurn();
+    expect(batches).toEqual([[1], [2, 3], [4, 5], [6]]);
+    await quiet;
+  });
+
+  it('does not keep a lone item that already waited lingerMs in a busy turn any longer', async () => {
+    const { batcher, batches } = recording({ maxBatch: 100, maxWaitMs: 0, lingerMs: 30 });
+    await batcher.submit(1);
+    // Right after that write (a stream), one item and then 40 ms of other work in its turn.
+    const answers = await burst(batcher, 1, 40);
+    await new Promise((r) => setImmediate(r));
+    expect(batches).toEqual([[1], [0]]);
+    expect(await Promise.all(answers)).toEqual([0]);
+  });
 });

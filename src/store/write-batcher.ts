@@ -11,6 +11,13 @@ export interface BatcherOptions {
    * a batch waits: past it the batch is written at once, before the next socket is read.
    */
   maxHoldMs?: number | undefined;
+  /**
+   * While items stream in one per event-loop turn, a lone item waits up to this long (ms) for
+   * others: when its turn ends with it alone in the batch and the previous batch was written
+   * less than this long before it arrived. Items that arrive together are written at once as
+   * before, and so is an item after a quiet spell.
+   */
+  lingerMs?: number | undefined;
 }
 
 /** Who waits for a queued item's result: its own caller, or the group it was submitted with. */
@@ -76,6 +83,10 @@ export class WriteBatcher<I, R> {
   private flushing = false;
   private firstPendingAt = 0;
   private flushQueued = false;
+  /** When the last batch's write ended (performance.now()), while `lingerMs` is set. */
+  private lastFlushAt = Number.NEGATIVE_INFINITY;
+  /** Whether the batch now filling is waiting out `lingerMs`. */
+  private lingering = false;
 
   constructor(
     private readonly flush: (items: I[]) => Promise<R[]>,
@@ -110,16 +121,28 @@ export class WriteBatcher<I, R> {
 
   private queued(added: number): void {
     if (this.pending.length >= this.options.maxBatch || this.heldTooLong(added)) this.flushNow();
-    else this.kick(this.options.maxWaitMs);
+    else if (!this.lingering) this.kick(this.options.maxWaitMs);
   }
 
   /** Whether the oldest pending item has waited `maxHoldMs` (one clock read per submit). */
   private heldTooLong(added: number): boolean {
     const hold = this.options.maxHoldMs;
-    if (hold === undefined) return false;
+    if (hold === undefined && this.options.lingerMs === undefined) return false;
     const now = performance.now();
     if (this.pending.length === added) this.firstPendingAt = now;
-    return now - this.firstPendingAt >= hold;
+    return hold !== undefined && now - this.firstPendingAt >= hold;
+  }
+
+  /** Starts the wait of a lone item in a stream (`lingerMs`); false when it is to be written now. */
+  private linger(): boolean {
+    const linger = this.options.lingerMs;
+    if (linger === undefined || this.lingering || this.pending.length !== 1) return false;
+    if (this.firstPendingAt - this.lastFlushAt >= linger) return false;
+    // An item its busy turn already kept that long goes now.
+    if (performance.now() - this.firstPendingAt >= linger) return false;
+    this.lingering = true;
+    this.kick(linger);
+    return true;
   }
 
   /** Resolves when everything queued so far is written. */
@@ -166,7 +189,8 @@ export class WriteBatcher<I, R> {
   private async run(): Promise<void> {
     this.cancelTimer?.();
     this.cancelTimer = null;
-    if (this.flushing || this.pending.length === 0) return;
+    if (this.flushing || this.pending.length === 0 || this.linger()) return;
+    this.lingering = false;
     this.flushing = true;
     const batch = this.pending.splice(0, this.options.maxBatch);
     const waiters = this.waiters.splice(0, batch.length);
@@ -177,6 +201,7 @@ export class WriteBatcher<I, R> {
       for (const w of waiters) w.fail(err);
     } finally {
       this.flushing = false;
+      if (this.options.lingerMs !== undefined) this.lastFlushAt = performance.now();
       if (this.pending.length > 0)
         this.kick(this.pending.length >= this.options.maxBatch ? 0 : this.options.maxWaitMs);
     }
