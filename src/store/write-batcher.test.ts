@@ -160,4 +160,17 @@ describe('WriteBatcher', () => {
     expect(batches).toEqual([[1], [0]]);
     expect(await Promise.all(answers)).toEqual([0]);
   });
+  it('stops lingering for a sender that waits for each answer before sending the next', async () => {
+    const { batcher, batches } = recording({ maxBatch: 100, maxWaitMs: 0, lingerMs: 40 });
+    const t0 = performance.now();
+    // Ten items in sequence: the second waits 40 ms for company, finds none, and the next
+    // eight go at once (nine waits, 360 ms, without that).
+    for (let i = 0; i < 10; i++) expect(await batcher.submit(i)).toBe(i * 2);
+    expect(batches).toEqual(Array.from({ length: 10 }, (_, i) => [i]));
+    expect(performance.now() - t0).toBeLessThan(160);
+    // The eleventh, a lone item in the stream again, waits once more.
+    const t1 = performance.now();
+    await batcher.submit(10);
+    expect(performance.now() - t1).toBeGreaterThanOrEqual(35);
+  });
 });

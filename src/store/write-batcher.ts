@@ -15,10 +15,14 @@ export interface BatcherOptions {
    * While items stream in one per event-loop turn, a lone item waits up to this long (ms) for
    * others: when its turn ends with it alone in the batch and the previous batch was written
    * less than this long before it arrived. Items that arrive together are written at once as
-   * before, and so is an item after a quiet spell.
+   * before, and so is an item after a quiet spell. A wait that gathers nothing (a sender that
+   * waits for each answer) is not repeated for the next 8 lone items.
    */
   lingerMs?: number | undefined;
 }
+
+/** Lone items written at once after a `lingerMs` wait that gathered no other item. */
+const LINGER_SKIPS = 8;
 
 /** Who waits for a queued item's result: its own caller, or the group it was submitted with. */
 interface Waiter<R> {
@@ -87,6 +91,8 @@ export class WriteBatcher<I, R> {
   private lastFlushAt = Number.NEGATIVE_INFINITY;
   /** Whether the batch now filling is waiting out `lingerMs`. */
   private lingering = false;
+  /** Lone items still to write at once because the last wait gathered nothing (a sender in sequence). */
+  private lingerSkips = 0;
 
   constructor(
     private readonly flush: (items: I[]) => Promise<R[]>,
@@ -140,6 +146,10 @@ export class WriteBatcher<I, R> {
     if (this.firstPendingAt - this.lastFlushAt >= linger) return false;
     // An item its busy turn already kept that long goes now.
     if (performance.now() - this.firstPendingAt >= linger) return false;
+    if (this.lingerSkips > 0) {
+      this.lingerSkips--;
+      return false;
+    }
     this.lingering = true;
     this.kick(linger);
     return true;
@@ -190,9 +200,12 @@ export class WriteBatcher<I, R> {
     this.cancelTimer?.();
     this.cancelTimer = null;
     if (this.flushing || this.pending.length === 0 || this.linger()) return;
-    this.lingering = false;
     this.flushing = true;
     const batch = this.pending.splice(0, this.options.maxBatch);
+    // A wait that gathered nothing is not worth repeating at once: a sender that waits for each
+    // answer before sending again would otherwise wait every time. The next few go at once.
+    if (this.lingering && batch.length === 1) this.lingerSkips = LINGER_SKIPS;
+    this.lingering = false;
     const waiters = this.waiters.splice(0, batch.length);
     try {
       const results = await this.flush(batch);
