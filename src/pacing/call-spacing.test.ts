@@ -42,12 +42,12 @@ describe('call spacing', () => {
     expect(spacing.reserve(pool(10, 1), '+1', 0, 0.5)).toBe(0);
     const waits = Array.from({ length: 5 }, () => spacing.reserve(pool(10, 1), '+1', 1_000, 0.5));
     expect(waits).toEqual([0, 0, 200, 400, 600]);
-    // A factor out of range is clamped: above 1 is full rate, nothing (NaN) or 0 the floor.
+    // A factor out of range is clamped: above 1 is full rate, nothing (NaN) or 0 the schedule's floor (0.05).
     const clamped = new CallSpacing();
     expect(Array.from({ length: 3 }, () => clamped.reserve(pool(10, 1), '+1', 0, 4))).toEqual([0, 0, 100]);
     const floor = new CallSpacing();
     expect(Array.from({ length: 3 }, () => floor.reserve(pool(10, 1), '+1', 0, Number.NaN))).toEqual([
-      0, 0, 10_000,
+      0, 0, 2_000,
     ]);
   });
 

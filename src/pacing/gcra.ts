@@ -20,8 +20,8 @@ export function book(state: GcraState, start: number, intervalMs: number): void 
   state.tat = Math.max(state.tat, start) + intervalMs;
 }
 
-/** A factor below this (or not a number) is taken as this: the schedule's floor is 0.05. */
-const MIN_FACTOR = 0.01;
+/** The lowest a pool is slowed to after repeated 429s (share of its numbers' MPS). */
+export const MIN_RATE_FACTOR = 0.05;
 
 /** Calls this close together are never spread: timers fire at 1 ms granularity, a few ms late under load. */
 const TIMER_SLACK_MS = 5;
@@ -60,7 +60,9 @@ export class CallSpacing {
       state = { tat: now };
       this.senders.set(sender, state);
     }
-    const interval = 1000 / (mps * (rateFactor > MIN_FACTOR ? Math.min(1, rateFactor) : MIN_FACTOR));
+    // Clamped to the schedule's own range (not a number: its floor).
+    const factor = rateFactor > MIN_RATE_FACTOR ? Math.min(1, rateFactor) : MIN_RATE_FACTOR;
+    const interval = 1000 / (mps * factor);
     const slack = Math.max(1, Math.ceil(TIMER_SLACK_MS / interval));
     const start = earliestStart(state, now, interval, pool.burst + slack);
     book(state, start, interval);

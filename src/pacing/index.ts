@@ -1,7 +1,6 @@
-export { book, CallSpacing, earliestStart, type GcraState } from './gcra.ts';
+export { book, CallSpacing, earliestStart, type GcraState, MIN_RATE_FACTOR } from './gcra.ts';
 export {
   allSenders,
-  MIN_RATE_FACTOR,
   numberKey,
   type PoolPlanOptions,
   poolClaimPlan,

@@ -12,15 +12,13 @@ export interface SlotAssignment {
   registered: boolean;
   /**
    * The share of the numbers' MPS the slot was paced at (below 1 while the pool is slowed
-   * down after 429s); the dispatcher keeps its own calls to that pace too. 1 when absent.
+   * down after 429s); the dispatcher keeps its own calls to that pace too.
    */
-  rateFactor?: number;
+  rateFactor: number;
 }
 
 /** How fast a slowed-down pool gets back to full rate: fraction of its MPS regained per second. */
 export const RECOVERY_PER_SECOND = 0.1;
-/** The lowest a pool is slowed to after repeated 429s. */
-export const MIN_RATE_FACTOR = 0.05;
 
 /** Pacing key of a pool and of a number. */
 export const poolKey = (poolId: string) => `pool:${poolId}`;
