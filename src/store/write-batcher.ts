@@ -130,7 +130,11 @@ export class WriteBatcher<I, R> {
     else if (!this.lingering) this.kick(this.options.maxWaitMs);
   }
 
-  /** Whether the oldest pending item has waited `maxHoldMs` (one clock read per submit). */
+  /**
+   * Stamps the arrival of a new batch's first item (for `maxHoldMs` and `lingerMs`) and says
+   * whether the oldest pending item has waited `maxHoldMs`: one clock read per submit, when
+   * either is set.
+   */
   private heldTooLong(added: number): boolean {
     const hold = this.options.maxHoldMs;
     if (hold === undefined && this.options.lingerMs === undefined) return false;
