@@ -183,11 +183,13 @@ try {
     const requests = await distinctCallbacks(first, Math.ceil(rate * (warmupSeconds + seconds)) + 1);
     let fromUs = 0n;
     let cpuFrom: number | null = null;
-    let waitFrom: (number | null)[] = [null, null];
+    let gatewayWaitFrom: number | null = null;
+    let generatorWaitFrom: number | null = null;
     const result = await paced(label, gwUrl, requests, rate, () => {
       fromUs = process.hrtime.bigint() / 1000n;
       cpuFrom = readCpuSeconds(gwPid);
-      waitFrom = [readRunQueueWaitMs(gwPid), readRunQueueWaitMs(process.pid)];
+      gatewayWaitFrom = readRunQueueWaitMs(gwPid);
+      generatorWaitFrom = readRunQueueWaitMs(process.pid);
       void requestJson(statsPool, '/loop?reset=1');
     });
     const cpuTo = readCpuSeconds(gwPid);
@@ -198,8 +200,8 @@ try {
       return from === null || to === null ? null : round(to - from, 1);
     };
     const runQueueWaitMs = {
-      gateway: waited(waitFrom[0]!, gwPid),
-      generator: waited(waitFrom[1]!, process.pid),
+      gateway: waited(gatewayWaitFrom, gwPid),
+      generator: waited(generatorWaitFrom, process.pid),
     };
     // CPU time of the whole gateway process (every thread) per callback answered in the window.
     const cpuUsPerCallback =
